@@ -1,0 +1,77 @@
+"""A client for Flattr's OAuth 1.0a REST API 0.0.1.
+
+>>> import flattr
+>>> flattr.FlattrAuth("consumer-key", "consumer-secret", "oob")
+FlattrAuth(base_url='https://api.flattr.com', consumer_key='cons…', callback_url='oob')
+
+- :class:`FlattrAuth` runs the three-legged OAuth flow;
+- :class:`FlattrClient` calls every REST resource with a stored access token;
+- every failure is a :class:`FlattrError`;
+- :mod:`flattr.testing` is a faithful fake Flattr server for your tests.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flattr._version import __version__
+from flattr.auth import FlattrAuth
+from flattr.client import FlattrClient
+from flattr.errors import (
+    APIError,
+    AuthenticationError,
+    ClientError,
+    FlattrError,
+    ForbiddenError,
+    NotFoundError,
+    OAuthError,
+    RegistrationError,
+    ResponseError,
+    ResponseTooLargeError,
+    ServerError,
+    TLSError,
+    TransportError,
+    UncertainResultError,
+    ValidationError,
+)
+from flattr.models import (
+    AccessToken,
+    Category,
+    Language,
+    Owner,
+    RequestToken,
+    Thing,
+    ThingStatus,
+    User,
+)
+
+__all__ = [
+    "APIError",
+    "AccessToken",
+    "AuthenticationError",
+    "Category",
+    "ClientError",
+    "FlattrAuth",
+    "FlattrClient",
+    "FlattrError",
+    "ForbiddenError",
+    "Language",
+    "NotFoundError",
+    "OAuthError",
+    "Owner",
+    "RegistrationError",
+    "RequestToken",
+    "ResponseError",
+    "ResponseTooLargeError",
+    "ServerError",
+    "TLSError",
+    "Thing",
+    "ThingStatus",
+    "TransportError",
+    "UncertainResultError",
+    "User",
+    "ValidationError",
+    "__version__",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,514 @@
+"""The one seam where requests are signed (oauthlib) and sent (httplib2).
+
+Nothing else in :mod:`flattr` imports httplib2 or builds OAuth signatures.
+The steps stay separate: :func:`sign` builds the ``Authorization`` header from
+oauthlib's RFC 5849 building blocks; :class:`Transport` sends, retries what is
+safe to retry, and turns every socket, DNS, TLS and httplib2 failure into a
+:class:`~flattr.errors.TransportError`. Mapping statuses to exceptions and
+parsing bodies happen in the callers.
+
+Reliability rules (see the project's reliability notes):
+
+- one :class:`httplib2.Http` per thread (it is not thread-safe), kept alive;
+- redirects are never followed, and no proxy is read from the environment;
+- certificate validation is always on (``ca_certs`` may name a CA bundle);
+- a request that is not idempotent (registering, clicking) goes out on a
+  fresh connection and is never re-sent, neither by us nor by httplib2's own
+  hidden retry; when it may have reached the server and no answer came back,
+  :class:`~flattr.errors.UncertainResultError` says so;
+- bodies larger than ``max_response_bytes`` are refused while reading.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import logging
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any, Final
+from urllib.parse import quote, urlencode, urlsplit
+
+import httplib2
+import httplib2.decode
+from oauthlib.common import generate_nonce, generate_timestamp
+from oauthlib.oauth1.rfc5849 import parameters, signature
+
+from flattr._version import __version__ as _version
+from flattr.errors import (
+    ResponseError,
+    ResponseTooLargeError,
+    TLSError,
+    TransportError,
+    UncertainResultError,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "Credentials",
+    "Request",
+    "Response",
+    "Transport",
+    "sign",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT: Final = 30.0
+DEFAULT_MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
+USER_AGENT: Final = f"flattr-python/{_version}"
+#: Statuses a GET is retried on: the gateway and overload answers.
+RETRY_STATUSES: Final = frozenset({502, 503, 504})
+FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The consumer and (optionally) token a request is signed with."""
+
+    consumer_key: str
+    consumer_secret: str = field(repr=False)
+    token_key: str | None = None
+    token_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One API request before signing.
+
+    :ivar url: absolute URL without query; path segments already percent-encoded.
+    :ivar query: query parameters (signed).
+    :ivar form: form fields sent as an ``application/x-www-form-urlencoded`` body (signed).
+    :ivar oauth: extra protocol parameters such as ``oauth_callback`` or ``oauth_verifier``.
+    :ivar idempotent: whether re-sending it is harmless; ``False`` means never re-sent.
+    """
+
+    method: str
+    url: str
+    query: tuple[tuple[str, str], ...] = ()
+    form: tuple[tuple[str, str], ...] | None = None
+    oauth: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    idempotent: bool = True
+
+    @property
+    def path(self) -> str:
+        """The URL path, for messages and logs (never the query)."""
+        return urlsplit(self.url).path
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What came back: status, lower-cased headers and the raw body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = field(repr=False)
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower-cased (``""`` when absent)."""
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """A request ready for the wire."""
+
+    method: str
+    uri: str
+    headers: dict[str, str] = field(repr=False)
+    body: bytes | None = field(repr=False)
+
+
+def sign(
+    request: Request,
+    credentials: Credentials,
+    *,
+    nonce: str | None = None,
+    timestamp: str | None = None,
+) -> SignedRequest:
+    """Sign ``request`` with HMAC-SHA1 and put the OAuth parameters in the header.
+
+    The signature base string covers the method, the base string URI, the
+    query, the form body and the protocol parameters (RFC 5849 §3.4.1). A
+    fixed ``nonce`` and ``timestamp`` make the result reproducible for tests.
+    """
+    oauth_params = [
+        ("oauth_consumer_key", credentials.consumer_key),
+        ("oauth_nonce", nonce or generate_nonce()),
+        ("oauth_signature_method", "HMAC-SHA1"),
+        ("oauth_timestamp", timestamp or generate_timestamp()),
+        ("oauth_version", "1.0"),
+    ]
+    if credentials.token_key is not None:
+        oauth_params.append(("oauth_token", credentials.token_key))
+    oauth_params.extend(request.oauth)
+    signed_params = [*oauth_params, *request.query, *(request.form or ())]
+    base_string = signature.signature_base_string(
+        request.method,
+        signature.base_string_uri(request.url),
+        signature.normalize_parameters(signed_params),
+    )
+    oauth_params.append(
+        (
+            "oauth_signature",
+            signature.sign_hmac_sha1(
+                base_string, credentials.consumer_secret, credentials.token_secret or ""
+            ),
+        )
+    )
+    headers: dict[str, str] = parameters.prepare_headers(oauth_params)
+    uri = request.url
+    if request.query:
+        uri = f"{uri}?{urlencode(request.query, quote_via=quote)}"
+    body: bytes | None = None
+    if request.form is not None:
+        headers["Content-Type"] = FORM_CONTENT_TYPE
+        body = urlencode(request.form, quote_via=quote).encode("ascii")
+    return SignedRequest(request.method, uri, headers, body)
+
+
+# ---------------------------------------------------------------------------
+# httplib2 plumbing: connection classes that report *where* a failure happened.
+
+
+class _NotSent(Exception):
+    """Connecting failed: nothing reached the server, so a retry is always safe."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class _NoAnswer(Exception):
+    """The request went out but no (complete) answer came back."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+class _CappedResponse(http.client.HTTPResponse):
+    """An HTTP response that refuses to read more than ``max_bytes``."""
+
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+    def read(self, amt: int | None = None) -> bytes:
+        if amt is not None:
+            return super().read(amt)
+        limit = self.max_bytes
+        if self.length is not None and self.length > limit:
+            self.close()
+            raise _TooLarge(limit)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = super().read(min(65536, limit + 1 - size))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                self.close()
+                raise _TooLarge(limit)
+
+
+class _ConnectionMixin:
+    """Marks connect failures as :class:`_NotSent`; optionally forbids re-sending."""
+
+    #: When true, any failure after sending becomes :class:`_NoAnswer`, which
+    #: httplib2's hidden "stale connection" retry does not catch.
+    one_shot: bool = False
+
+    def connect(self) -> None:
+        try:
+            super().connect()  # type: ignore[misc]
+        except (OSError, httplib2.HttpLib2Error) as exc:
+            raise _NotSent(exc) from exc
+
+    def getresponse(self) -> http.client.HTTPResponse:
+        if not self.one_shot:
+            return super().getresponse()  # type: ignore[misc, no-any-return]
+        try:
+            return super().getresponse()  # type: ignore[misc, no-any-return]
+        except (OSError, http.client.HTTPException) as exc:
+            raise _NoAnswer(exc) from exc
+
+
+def _connection_types(max_bytes: int, one_shot: bool) -> dict[str, type[Any]]:
+    response_class = type("_Response", (_CappedResponse,), {"max_bytes": max_bytes})
+    attrs = {"response_class": response_class, "one_shot": one_shot}
+    return {
+        "http": type(
+            "_HTTPConnection", (_ConnectionMixin, httplib2.HTTPConnectionWithTimeout), attrs
+        ),
+        "https": type(
+            "_HTTPSConnection", (_ConnectionMixin, httplib2.HTTPSConnectionWithTimeout), attrs
+        ),
+    }
+
+
+def _retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta or HTTP date)."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+_TRANSPORT_EXCEPTIONS: Final = (
+    OSError,
+    http.client.HTTPException,
+    httplib2.HttpLib2Error,
+)
+
+
+class Transport:
+    """Signs, sends and (where safe) retries requests; one connection per thread.
+
+    :param timeout: seconds allowed for connecting and for each read.
+    :param ca_certs: path to a PEM bundle of CAs to trust instead of the default
+        ones (for a private deployment or a test server).
+    :param retries: how many times an idempotent request is re-sent after a
+        connection failure or a 502/503/504 answer.
+    :param max_response_bytes: the largest body accepted, compressed or not.
+    :param backoff: base of the exponential backoff, in seconds (full jitter).
+    :param max_backoff: the longest single wait between attempts.
+    :param max_retry_after: the longest ``Retry-After`` honoured; a longer one
+        is not waited for, and the error answer is returned at once.
+    :param http_factory: builds the per-thread :class:`httplib2.Http`; for
+        tests that must inject a fault a real server cannot produce.
+    :param sleep: the sleep function (tests pass a fake clock).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        ca_certs: str | None = None,
+        retries: int = 2,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        backoff: float = 0.5,
+        max_backoff: float = 8.0,
+        max_retry_after: float = 60.0,
+        http_factory: Callable[[], httplib2.Http] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.timeout = timeout
+        self.ca_certs = ca_certs
+        self.retries = retries
+        self.max_response_bytes = max_response_bytes
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self._http_factory = http_factory or self._default_http
+        self._sleep = sleep
+        self._local = threading.local()
+        self._reusable = _connection_types(max_response_bytes, one_shot=False)
+        self._one_shot = _connection_types(max_response_bytes, one_shot=True)
+
+    def _default_http(self) -> httplib2.Http:
+        http = httplib2.Http(
+            timeout=self.timeout,
+            ca_certs=self.ca_certs,
+            proxy_info=None,
+            tls_minimum_version=ssl.TLSVersion.TLSv1_2,
+            decode_limit_hard=self.max_response_bytes,
+        )
+        http.follow_redirects = False
+        http.follow_all_redirects = False
+        return http
+
+    def _http(self) -> httplib2.Http:
+        http: httplib2.Http | None = getattr(self._local, "http", None)
+        if http is None:
+            http = self._http_factory()
+            self._local.http = http
+        return http
+
+    def _drop_connections(self, http: httplib2.Http) -> None:
+        for conn in list(http.connections.values()):
+            conn.close()
+        http.connections.clear()
+
+    def close(self) -> None:
+        """Close this thread's connections (other threads' close when they end)."""
+        http: httplib2.Http | None = getattr(self._local, "http", None)
+        if http is not None:
+            self._drop_connections(http)
+
+    def send(self, request: Request, credentials: Credentials) -> Response:
+        """Sign and send ``request``, retrying only what is safe to retry.
+
+        :returns: the response, whatever its status (callers map statuses).
+        :raises TransportError: the request could not be completed.
+        :raises UncertainResultError: a non-idempotent request was sent and no
+            answer came back; it was not re-sent.
+        :raises ResponseTooLargeError: the body exceeded ``max_response_bytes``.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            can_retry = attempt <= self.retries
+            try:
+                response = self._send_once(request, credentials)
+            except _NotSent as exc:
+                if can_retry and not isinstance(exc.cause, ssl.SSLError | httplib2.HttpLib2Error):
+                    self._wait(attempt, None, request, f"connect failed ({exc.cause!r})")
+                    continue
+                raise self._connect_error(request, exc.cause) from exc.cause
+            except _NoAnswer as exc:
+                if request.idempotent and can_retry:
+                    self._wait(attempt, None, request, "no answer")
+                    continue
+                raise self._no_answer_error(request, exc.cause) from exc.cause
+            if request.idempotent and can_retry and response.status in RETRY_STATUSES:
+                delay = _retry_after(response.headers, time.time())
+                if delay is not None and delay > self.max_retry_after:
+                    return response
+                self._wait(attempt, delay, request, f"status {response.status}")
+                continue
+            return response
+
+    def _wait(self, attempt: int, retry_after: float | None, request: Request, why: str) -> None:
+        if retry_after is not None:
+            delay = retry_after
+        else:
+            ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+            delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+        log.info(
+            "retrying %s %s in %.2fs (%s, attempt %d)",
+            request.method,
+            request.path,
+            delay,
+            why,
+            attempt + 1,
+        )
+        self._sleep(delay)
+
+    def _send_once(self, request: Request, credentials: Credentials) -> Response:
+        signed = sign(request, credentials)
+        headers = {**signed.headers, "User-Agent": USER_AGENT}
+        http = self._http()
+        scheme = urlsplit(request.url).scheme
+        if request.idempotent:
+            connection_type = self._reusable[scheme]
+        else:
+            # A fresh connection: a stale keep-alive socket can't be the cause of
+            # a failure, so any failure after sending really is uncertain.
+            self._drop_connections(http)
+            connection_type = self._one_shot[scheme]
+        started = time.perf_counter()
+        try:
+            raw, content = http.request(
+                signed.uri,
+                method=signed.method,
+                body=signed.body,
+                headers=headers,
+                redirections=0,
+                connection_type=connection_type,
+            )
+        except (_NotSent, _NoAnswer):
+            self._drop_connections(http)
+            raise
+        except _TooLarge as exc:
+            self._drop_connections(http)
+            raise ResponseTooLargeError(
+                f"{request.method} {request.path}: the response is larger than "
+                f"{exc.limit} bytes (max_response_bytes)"
+            ) from None
+        except (httplib2.decode.DecodeRatioError, httplib2.decode.DecodeLimitError) as exc:
+            self._drop_connections(http)
+            raise ResponseTooLargeError(
+                f"{request.method} {request.path}: the compressed response expands "
+                f"beyond the limit ({exc})"
+            ) from exc
+        except httplib2.FailedToDecompressContent as exc:
+            self._drop_connections(http)
+            raise ResponseError(
+                f"{request.method} {request.path}: the response claims compression "
+                "but does not decompress"
+            ) from exc
+        except TimeoutError as exc:
+            self._drop_connections(http)
+            raise self._no_answer_error(request, exc) from exc
+        except _TRANSPORT_EXCEPTIONS as exc:
+            self._drop_connections(http)
+            if request.idempotent:
+                raise _NoAnswer(exc) from exc
+            raise self._no_answer_error(request, exc) from exc
+        if not request.idempotent:
+            self._drop_connections(http)
+        elapsed = (time.perf_counter() - started) * 1000
+        log.debug(
+            "%s %s -> %d (%d bytes, %.1f ms)",
+            request.method,
+            request.path,
+            raw.status,
+            len(content),
+            elapsed,
+        )
+        return Response(raw.status, dict(raw), content)
+
+    def _connect_error(self, request: Request, cause: BaseException) -> TransportError:
+        url = request.url
+        if isinstance(cause, ssl.SSLCertVerificationError | httplib2.CertificateHostnameMismatch):
+            return TLSError(
+                f"the server's TLS certificate is not trusted ({_describe(cause)}); "
+                "pass ca_certs= with the CA bundle that signed it",
+                method=request.method,
+                url=url,
+            )
+        if isinstance(cause, ssl.SSLError):
+            return TLSError(
+                f"TLS handshake failed ({_describe(cause)})", method=request.method, url=url
+            )
+        if isinstance(cause, TimeoutError):
+            return TransportError(
+                f"timed out connecting after {self.timeout:g}s", method=request.method, url=url
+            )
+        return TransportError(
+            f"could not connect ({_describe(cause)}); check the base URL and the network",
+            method=request.method,
+            url=url,
+        )
+
+    def _no_answer_error(self, request: Request, cause: BaseException) -> TransportError:
+        what = (
+            f"timed out after {self.timeout:g}s"
+            if isinstance(cause, TimeoutError)
+            else f"the connection failed ({_describe(cause)})"
+        )
+        if request.idempotent:
+            return TransportError(what, method=request.method, url=request.url)
+        return UncertainResultError(
+            f"{what} after the request was sent; it may or may not have been carried "
+            "out, and it was not re-sent",
+            method=request.method,
+            url=request.url,
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

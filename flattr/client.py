@@ -1,0 +1,313 @@
+"""FlattrClient: one method per REST 0.0.1 resource, signed with a stored access token.
+
+>>> import flattr
+>>> from flattr.testing import FakeFlattr
+>>> with FakeFlattr() as fake:
+...     token = fake.issue_access_token(scopes=("read", "publish"))
+...     client = flattr.FlattrClient(fake.consumer.key, fake.consumer.secret, token,
+...                                  base_url=fake.base_url)
+...     client.me().username
+'alice'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import quote
+
+from flattr import _catalog, _responses, _validate, _xml
+from flattr._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    Credentials,
+    Request,
+    Transport,
+)
+from flattr.errors import NotFoundError, ValidationError
+from flattr.models import Category, Language, Thing, User, _mask
+
+__all__ = ["FlattrClient", "TokenLike"]
+
+#: What ``access_token`` may be: an :class:`~flattr.AccessToken`, any object
+#: with ``.key`` and ``.secret`` (such as an old ``oauth2.Token``), or a
+#: ``(key, secret)`` pair.
+TokenLike = object
+
+
+def _token_pair(token: object) -> tuple[str, str]:
+    if isinstance(token, tuple | list):
+        if len(token) != 2:
+            raise ValidationError("access_token", "a pair must be (key, secret)")
+        key, secret = token
+    else:
+        key, secret = getattr(token, "key", None), getattr(token, "secret", None)
+        if key is None or secret is None:
+            raise ValidationError(
+                "access_token",
+                "must be an AccessToken, an object with .key and .secret, or a (key, secret) pair",
+            )
+    return (
+        _validate.credential("access_token.key", key),
+        _validate.credential("access_token.secret", secret),
+    )
+
+
+def _segment(value: str) -> str:
+    """One percent-encoded path segment (``/`` included, so it stays one segment)."""
+    return quote(value, safe="")
+
+
+class FlattrClient:
+    """Calls the REST API on behalf of one user.
+
+    One client may be shared by many threads: each thread gets its own
+    keep-alive connection.
+
+    :param consumer_key: the application's consumer key.
+    :param consumer_secret: the application's consumer secret.
+    :param access_token: the user's token from :meth:`FlattrAuth.fetch_access_token`,
+        any object with ``.key``/``.secret``, or a ``(key, secret)`` pair.
+    :param base_url: the server root (``https://api.flattr.com`` by default).
+    :param timeout: seconds allowed for connecting and for each read.
+    :param ca_certs: a PEM bundle of CAs to trust for this server.
+    :param retries: how often a read is retried after a connection failure or a
+        502/503/504 answer. Registering and clicking are never retried.
+    :param max_response_bytes: the largest response body accepted.
+    :raises ValidationError: for an empty key, secret or token part.
+    """
+
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        access_token: TokenLike,
+        *,
+        base_url: str = _catalog.DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT,
+        ca_certs: str | None = None,
+        retries: int = 2,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        transport: Transport | None = None,
+    ) -> None:
+        token_key, token_secret = _token_pair(access_token)
+        self._credentials = Credentials(
+            _validate.credential("consumer_key", consumer_key),
+            _validate.credential("consumer_secret", consumer_secret),
+            token_key,
+            token_secret,
+        )
+        self.base_url = _validate.base_url(base_url)
+        self._rest = f"{self.base_url}{_catalog.REST_PREFIX}"
+        self._transport = transport or Transport(
+            timeout=timeout,
+            ca_certs=ca_certs,
+            retries=retries,
+            max_response_bytes=max_response_bytes,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"FlattrClient(base_url={self.base_url!r}, "
+            f"consumer_key={_mask(self._credentials.consumer_key)!r}, "
+            f"token={_mask(self._credentials.token_key or '')!r})"
+        )
+
+    def __enter__(self) -> FlattrClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close this thread's connections."""
+        self._transport.close()
+
+    # -- the one path every call takes --------------------------------------
+
+    def _get(
+        self,
+        path: str,
+        query: tuple[tuple[str, str], ...] = (),
+        *,
+        idempotent: bool = True,
+    ) -> bytes:
+        request = Request("GET", self._rest + path, query=query, idempotent=idempotent)
+        return _responses.xml_body(request, self._transport.send(request, self._credentials))
+
+    # -- users ----------------------------------------------------------------
+
+    def me(self) -> User:
+        """The user the access token belongs to (``user/me``).
+
+        ``email`` is filled in only when the token has the ``extendedread`` scope.
+
+        :raises AuthenticationError: the token was revoked or the keys are wrong.
+        """
+        return _xml.parse_user(self._get("user/me"))
+
+    def user(self, *, id: int | None = None, name: str | None = None) -> User:  # noqa: A002
+        """A user by numeric id or by user name (exactly one of the two).
+
+        :raises ValidationError: neither or both given, or a malformed value.
+        :raises NotFoundError: no such user.
+        """
+        if (id is None) == (name is None):
+            raise ValidationError("id", "give exactly one of id= or name=")
+        if id is not None:
+            path = f"user/get/id/{_validate.user_id(id)}"
+        else:
+            path = f"user/get/name/{_segment(_validate.username(name))}"
+        return _xml.parse_user(self._get(path))
+
+    # -- things ---------------------------------------------------------------
+
+    def thing(self, thing_id: str | int) -> Thing:
+        """One thing by its 32-hex ``id`` (or its numeric ``int_id``).
+
+        :raises NotFoundError: no such thing.
+        """
+        return _xml.parse_thing(self._get(f"thing/get/id/{_segment(_validate.thing_id(thing_id))}"))
+
+    def things(self, user_id: int | None = None) -> tuple[Thing, ...]:
+        """All things a user owns; ``None`` means the authenticated user.
+
+        :raises NotFoundError: no such user.
+        """
+        suffix = "" if user_id is None else str(_validate.user_id(user_id))
+        return _xml.parse_things(self._get(f"thing/listbyuser/id/{suffix}"))
+
+    def thing_by_url(self, url: str) -> Thing | None:
+        """The thing registered for ``url``, or ``None`` when there is none.
+
+        Use it after an :class:`~flattr.errors.UncertainResultError` or a
+        duplicate :class:`~flattr.errors.RegistrationError` to find out
+        whether (and as what) a URL is registered.
+        """
+        checked = _validate.thing_url(url)
+        try:
+            return _xml.parse_thing(self._get("thing/get/", (("url", checked),)))
+        except NotFoundError:
+            return None
+
+    def register_thing(
+        self,
+        *,
+        url: str,
+        title: str,
+        category: str,
+        description: str,
+        language: str,
+        tags: Iterable[str] = (),
+        hidden: bool = False,
+    ) -> Thing:
+        """Register a new thing owned by the authenticated user (needs ``publish``).
+
+        Every field is checked before anything is sent. Surrounding blanks of
+        the title, description and tags are trimmed and description newlines
+        normalised to ``\\n``, because the server's answers cannot carry them.
+        The request is sent once and never retried.
+
+        :param url: the absolute http(s) URL of the content.
+        :param title: 5 to 100 characters.
+        :param category: a category id (``text``, ``images``, ``video``,
+            ``audio``, ``software``, ``rest``).
+        :param description: 5 to 1000 characters.
+        :param language: a language id such as ``en_GB``.
+        :param tags: tags without commas.
+        :param hidden: hide the thing from public listings.
+        :returns: the new thing, with its ``id`` and ``int_id``.
+        :raises ValidationError: a field is invalid (``.field`` names it).
+        :raises RegistrationError: the server refused, e.g. the URL is taken
+            (``.duplicate``); look it up with :meth:`thing_by_url`.
+        :raises UncertainResultError: no answer came back; check with
+            :meth:`thing_by_url` before trying again.
+        :raises ForbiddenError: the token lacks the ``publish`` scope.
+        """
+        document = _xml.thing_document(
+            url=_validate.thing_url(url),
+            title=_validate.title(title),
+            category=_validate.category(category),
+            description=_validate.description(description),
+            language=_validate.language(language),
+            tags=_validate.tags(tags),
+            hidden=_validate.hidden(hidden),
+        )
+        request = Request(
+            "POST",
+            self._rest + "thing/register",
+            form=(("data", document),),
+            idempotent=False,
+        )
+        response = self._transport.send(request, self._credentials)
+        return _xml.parse_thing(_responses.xml_body(request, response, registration=True))
+
+    def click(self, thing_id: str | int) -> None:
+        """Flattr a thing as the authenticated user (needs ``click``).
+
+        Although the API does it with a GET, it changes state, so it is never
+        retried.
+
+        :raises ForbiddenError: own thing, already flattred, inactive user, or
+            the token lacks the ``click`` scope.
+        :raises NotFoundError: no such thing.
+        :raises UncertainResultError: no answer came back.
+        """
+        self._get(f"thing/click/id/{_segment(_validate.thing_id(thing_id))}", idempotent=False)
+
+    def search(self, query: str) -> tuple[Thing, ...]:
+        """Free-text search over public things (``thing/search``)."""
+        if not isinstance(query, str) or not query.strip():
+            raise ValidationError("query", "must be a non-empty string")
+        return _xml.parse_things(self._get(f"thing/search/q/{_segment(query.strip())}"))
+
+    def browse(
+        self,
+        *,
+        query: str | None = None,
+        tags: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        languages: Iterable[str] = (),
+        users: Iterable[int | str] = (),
+    ) -> tuple[Thing, ...]:
+        """Public things matching every given criterion (any value within a list).
+
+        :raises ValidationError: no criterion at all, or an invalid value.
+        """
+        criteria: list[tuple[str, str]] = []
+        if query is not None:
+            if not isinstance(query, str) or not query.strip():
+                raise ValidationError("query", "must be a non-empty string")
+            criteria.append(("query", query.strip()))
+        for key, values in (
+            ("tag", _validate.tags(tags)),
+            ("category", tuple(_validate.category(c) for c in categories)),
+            ("language", tuple(_validate.language(v) for v in languages)),
+            ("user", tuple(_browse_user(u) for u in users)),
+        ):
+            if values:
+                criteria.append((key, ",".join(values)))
+        if not criteria:
+            raise ValidationError(
+                "criteria", "give at least one of query, tags, categories, languages, users"
+            )
+        path = "/".join(f"{key}/{_segment(value)}" for key, value in criteria)
+        return _xml.parse_things(self._get(f"thing/browse/{path}"))
+
+    # -- catalogue ------------------------------------------------------------
+
+    def categories(self) -> tuple[Category, ...]:
+        """The categories a thing can be registered in."""
+        return _xml.parse_categories(self._get("feed/categories"))
+
+    def languages(self) -> tuple[Language, ...]:
+        """The languages a thing can be registered in."""
+        return _xml.parse_languages(self._get("feed/languages"))
+
+
+def _browse_user(value: int | str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(_validate.user_id(value))
+    name = _validate.username(value)
+    if "," in name:
+        raise ValidationError("users", f"a user name must not contain a comma: {name!r}")
+    return name

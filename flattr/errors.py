@@ -1,0 +1,255 @@
+"""Every exception this library raises, in one tree rooted at :class:`FlattrError`.
+
+.. code-block:: text
+
+    FlattrError
+    ├── ValidationError (also a ValueError)   bad input, raised before anything is sent
+    ├── TransportError                        network, DNS, TLS, timeouts
+    │   ├── TLSError                          the certificate could not be verified
+    │   └── UncertainResultError              a state-changing call may have reached the server
+    ├── OAuthError                            a token-protocol problem (``oauth_problem``)
+    ├── ResponseError                         a body that is not the XML we expect
+    │   └── ResponseTooLargeError
+    └── APIError                              the server answered with an error status
+        ├── AuthenticationError   401
+        ├── ForbiddenError        403
+        ├── NotFoundError         404
+        ├── ClientError           other 4xx
+        ├── RegistrationError     500 on thing registration (invalid data, URL taken)
+        └── ServerError           other 5xx
+
+No message ever holds a consumer secret, token secret, verifier or signature:
+the exceptions only ever receive the public facts (method, path, status, the
+server's own message) from the code that raises them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ClientError",
+    "FlattrError",
+    "ForbiddenError",
+    "NotFoundError",
+    "OAuthError",
+    "RegistrationError",
+    "ResponseError",
+    "ResponseTooLargeError",
+    "ServerError",
+    "TLSError",
+    "TransportError",
+    "UncertainResultError",
+    "ValidationError",
+    "error_for_status",
+]
+
+
+class FlattrError(Exception):
+    """Root of every exception raised by :mod:`flattr`.
+
+    Catch this one to handle every failure of a call in one place::
+
+        try:
+            client.me()
+        except flattr.FlattrError as exc:
+            print(f"Flattr said no: {exc}")
+    """
+
+
+class ValidationError(FlattrError, ValueError):
+    """An argument is invalid; raised before any request is sent.
+
+    :ivar field: the name of the offending argument or field (``"title"``,
+        ``"scopes"``, ...).
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class TransportError(FlattrError):
+    """The request could not be completed: DNS, refused connection, TLS, timeout, reset.
+
+    :ivar method: the HTTP method of the failed request.
+    :ivar url: the URL without its query string (the query may carry OAuth parameters).
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        where = f"{method} {url}: " if method or url else ""
+        super().__init__(f"{where}{message}")
+        self.method = method
+        self.url = url
+        self.reason = message
+
+
+class TLSError(TransportError):
+    """The server's TLS certificate could not be verified.
+
+    Verification cannot be turned off. Pass ``ca_certs=`` with the CA bundle
+    that signed the server's certificate instead.
+    """
+
+
+class UncertainResultError(TransportError):
+    """A state-changing request was sent, but no answer came back.
+
+    The server may or may not have carried it out (registered the thing,
+    counted the click). It is never re-sent automatically: look the result
+    up first (for a registration, :meth:`flattr.FlattrClient.thing_by_url`).
+    """
+
+
+class OAuthError(FlattrError):
+    """The OAuth token protocol failed.
+
+    :ivar problem: the server's ``oauth_problem`` name (``"token_rejected"``,
+        ``"permission_denied"``, ...) or a name of our own such as
+        ``"callback_not_confirmed"``, ``"token_mismatch"`` or ``"denied"``.
+    :ivar status: the HTTP status, or ``None`` when no request was involved.
+    """
+
+    def __init__(self, problem: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.status = status
+
+
+class ResponseError(FlattrError):
+    """The server answered with something that is not the response we expect.
+
+    :ivar status: the HTTP status of the answer.
+    :ivar content_type: its ``Content-Type`` header, if any.
+    :ivar excerpt: at most the first 200 characters of the body, for diagnosis.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        content_type: str | None = None,
+        excerpt: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.content_type = content_type
+        self.excerpt = excerpt
+
+
+class ResponseTooLargeError(ResponseError):
+    """The response body was larger than the client's ``max_response_bytes``."""
+
+
+class APIError(FlattrError):
+    """The server answered with an HTTP error status.
+
+    :ivar status: the HTTP status code.
+    :ivar code: the ``<code>`` of the server's ``<error>`` body when it sent one,
+        or the OAuth problem name on a 401; else ``None``.
+    :ivar message: the server's own message (or the HTTP reason phrase).
+    :ivar method: the HTTP method of the request.
+    :ivar path: the request path, without query string.
+    """
+
+    #: What to try, appended to ``str(exc)``; subclasses refine it.
+    hint: str = ""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        method: str = "",
+        path: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.method = method
+        self.path = path
+        if hint is not None:
+            self.hint = hint
+        where = f"{method} {path}: " if method or path else ""
+        text = f"{where}{status} {message}".rstrip()
+        if self.hint:
+            text = f"{text}. {self.hint}"
+        super().__init__(text)
+
+
+class AuthenticationError(APIError):
+    """401: the signature, consumer or access token was not accepted.
+
+    ``code`` holds the OAuth problem when the server named one
+    (``"signature_invalid"``, ``"token_rejected"``, ``"timestamp_refused"`` ...).
+    """
+
+    hint = (
+        "Check the consumer key and secret; if the access token was revoked, "
+        "run the authorization flow again"
+    )
+
+
+class ForbiddenError(APIError):
+    """403: the call is not allowed (missing scope, own thing, repeat click, inactive user)."""
+
+    hint = "The token may lack the scope this call needs; authorize again with it"
+
+
+class NotFoundError(APIError):
+    """404: the user or thing does not exist."""
+
+    hint = ""
+
+
+class ClientError(APIError):
+    """Any other 4xx answer: the request was malformed."""
+
+
+class RegistrationError(APIError):
+    """500 on ``thing/register``: the server refused to register the thing.
+
+    Flattr answered this way both for invalid data and for a URL that is
+    already registered; :attr:`duplicate` tells the second case when the
+    server said so.
+    """
+
+    hint = (
+        "If the URL is already registered, fetch the existing thing with "
+        "client.thing_by_url(url) instead of registering it again"
+    )
+
+    @property
+    def duplicate(self) -> bool:
+        """Whether the server said the URL is already registered."""
+        return "already" in self.message.lower()
+
+
+class ServerError(APIError):
+    """Any 5xx answer other than a failed registration."""
+
+    hint = "The server failed; try again later"
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    401: AuthenticationError,
+    403: ForbiddenError,
+    404: NotFoundError,
+}
+
+
+def error_for_status(status: int) -> type[APIError]:
+    """The :class:`APIError` subclass for an HTTP error status.
+
+    :param status: an HTTP status of 400 or above.
+    :returns: the exact class for 401/403/404, else :class:`ClientError` for
+        other 4xx and :class:`ServerError` for 5xx.
+    """
+    exact = _STATUS_CLASSES.get(status)
+    if exact is not None:
+        return exact
+    return ServerError if status >= 500 else ClientError
