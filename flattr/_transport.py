@@ -126,6 +126,16 @@ class SignedRequest:
     body: bytes | None = field(repr=False)
 
 
+class _SigningSecrets:
+    """The two secrets under the attribute names oauthlib's HMAC signer reads."""
+
+    __slots__ = ("client_secret", "resource_owner_secret")
+
+    def __init__(self, credentials: Credentials) -> None:
+        self.client_secret = credentials.consumer_secret
+        self.resource_owner_secret = credentials.token_secret or ""
+
+
 def sign(
     request: Request,
     credentials: Credentials,
@@ -158,9 +168,7 @@ def sign(
     oauth_params.append(
         (
             "oauth_signature",
-            signature.sign_hmac_sha1(
-                base_string, credentials.consumer_secret, credentials.token_secret or ""
-            ),
+            signature.sign_hmac_sha1_with_client(base_string, _SigningSecrets(credentials)),
         )
     )
     headers: dict[str, str] = parameters.prepare_headers(oauth_params)
