@@ -28,6 +28,7 @@ import random
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -332,6 +333,10 @@ class Transport:
         self._http_factory = http_factory or self._default_http
         self._sleep = sleep
         self._local = threading.local()
+        # Every thread's Http, so close() can reach them all; weak, so a
+        # finished thread's Http (and its sockets) can go.
+        self._all_http: weakref.WeakSet[httplib2.Http] = weakref.WeakSet()
+        self._lock = threading.Lock()
         self._reusable = _connection_types(max_response_bytes, one_shot=False)
         self._one_shot = _connection_types(max_response_bytes, one_shot=True)
 
@@ -351,18 +356,25 @@ class Transport:
         http: httplib2.Http | None = getattr(self._local, "http", None)
         if http is None:
             http = self._http_factory()
+            # Close the sockets when the Http goes (its thread ended, or the
+            # transport was dropped without close()), not at the socket's GC.
+            weakref.finalize(http, _close_connections, http.connections)
+            with self._lock:
+                self._all_http.add(http)
             self._local.http = http
         return http
 
     def _drop_connections(self, http: httplib2.Http) -> None:
-        for conn in list(http.connections.values()):
-            conn.close()
-        http.connections.clear()
+        _close_connections(http.connections)
 
     def close(self) -> None:
-        """Close this thread's connections (other threads' close when they end)."""
-        http: httplib2.Http | None = getattr(self._local, "http", None)
-        if http is not None:
+        """Close every thread's idle connections; call it when no request is in flight.
+
+        The transport stays usable: the next request opens a new connection.
+        """
+        with self._lock:
+            everything = list(self._all_http)
+        for http in everything:
             self._drop_connections(http)
 
     def send(self, request: Request, credentials: Credentials) -> Response:
@@ -515,6 +527,12 @@ class Transport:
             method=request.method,
             url=request.url,
         )
+
+
+def _close_connections(connections: dict[str, Any]) -> None:
+    for conn in list(connections.values()):
+        conn.close()
+    connections.clear()
 
 
 def _describe(exc: BaseException) -> str:
