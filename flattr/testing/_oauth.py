@@ -31,6 +31,14 @@ _REQUIRED = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Secrets:
+    """The two secrets, shaped as ``sign_hmac_sha1_with_client`` reads them."""
+
+    client_secret: str = field(repr=False)
+    resource_owner_secret: str = field(repr=False)
+
+
 class OAuthProblem(Exception):
     """A request failed OAuth; ``problem`` is the Problem Reporting name.
 
@@ -202,7 +210,8 @@ class Provider:
         # The stubs are narrower than oauthlib itself: any method, a list of pairs.
         params = signature.normalize_parameters(signed)  # type: ignore[arg-type]
         base = signature.signature_base_string(req.method, uri, params)  # type: ignore[arg-type]
-        expected = signature.sign_hmac_sha1(base, consumer.secret, token.secret if token else "")
+        secrets = _Secrets(consumer.secret, token.secret if token else "")
+        expected: str = signature.sign_hmac_sha1_with_client(base, secrets)
         if not hmac.compare_digest(expected.encode(), oauth["oauth_signature"].encode()):
             raise OAuthProblem("signature_invalid")
 

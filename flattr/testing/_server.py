@@ -22,7 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from ._faults import REPLACING, Fault, FaultBook, oversize_body, replacement
 from ._oauth import lenient_params
-from ._wire import Incoming, Outgoing
+from ._wire import XML_TYPE, Incoming, Outgoing
+from ._xmlout import error_document
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ class HTTPEngine:
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.01},
             daemon=True,
             name=f"FakeFlattr:{self.port}",
         )
@@ -303,7 +304,7 @@ class HTTPEngine:
         elif fault is not None and kind in REPLACING:
             out = replacement(fault, target, self.base_url)
         else:
-            out = self.app(req)
+            out = self._answer(req)
         if kind == "drop_after_processing":
             self._record(req, raw_headers, None, handler.conn_id)
             handler.close_connection = True
@@ -312,6 +313,14 @@ class HTTPEngine:
             out.content_type = "text/plain; charset=utf-8"
         self._record(req, raw_headers, out.status, handler.conn_id)
         self._send(handler, out, truncate=kind == "truncate")
+
+    def _answer(self, req: Incoming) -> Outgoing:
+        try:
+            return self.app(req)
+        except Exception:
+            # A bug in the fake: say so loudly, but still answer like a server.
+            log.exception("FakeFlattr failed on %s %s", req.method, req.path)
+            return Outgoing(500, XML_TYPE, error_document(500, "internal error in FakeFlattr"))
 
     @staticmethod
     def _read_body(handler: _Handler, headers: dict[str, str]) -> tuple[bytes, Outgoing | None]:

@@ -106,7 +106,7 @@ class Signer:
         url = self.fake.base_url + path
         headers: dict[str, str] = {}
         body: str | None = None
-        if form is not None or (signature_type == "BODY"):
+        if form or signature_type == "BODY":
             headers["Content-Type"] = FORM
             body = urlencode(form or {})
         uri, signed_headers, signed_body = client.sign(url, method, body or None, headers)
