@@ -1,0 +1,112 @@
+"""Sphinx configuration for the flattr documentation.
+
+Build with ``python -m sphinx -n -W -b html docs docs/_build/html`` and run
+every example with ``python -m sphinx -n -W -b doctest docs docs/_build/doctest``.
+The build needs no network: there is no intersphinx mapping.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import doctest
+import sys
+from pathlib import Path
+
+import flattr
+
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
+
+project = "flattr"
+author = "The flattr developers"
+copyright = "2010-2026, The flattr developers"
+release = flattr.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.doctest",
+    "sphinx.ext.viewcode",
+    "cli_reference",
+]
+
+exclude_patterns = ["_build"]
+nitpicky = True
+primary_domain = "py"
+highlight_language = "python3"
+
+# -- autodoc -------------------------------------------------------------------
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_default_options = {"members": True}
+# ``access_token: TokenLike`` would otherwise read ``access_token: object``.
+autodoc_type_aliases = {"TokenLike": "flattr.client.TokenLike"}
+
+# Without intersphinx (the build must work offline) references to the
+# standard library cannot be resolved. They are real objects, so they are
+# listed here rather than dropped from the signatures; builtins such as
+# ``str`` and ``int`` need no entry.
+nitpick_ignore_regex = [
+    ("py:class", r"(collections\.abc|datetime|enum|types|typing|ssl|pathlib)\..*"),
+    ("py:class", r"(Callable|Iterable|Iterator|Mapping|Sequence|Any|TracebackType)"),
+    ("py:class", r"(datetime|StrEnum|Path|TextIO|argparse\.ArgumentParser)"),
+    # The transport seam is private; FlattrClient(transport=...) is for tests.
+    ("py:class", r"(flattr\._transport\.)?Transport"),
+    # The API's fixed catalogue (categories, languages, scopes) is private;
+    # docs/api.rst shows its contents through the public calls.
+    ("py:data", r"flattr\._catalog\..*"),
+]
+
+
+def _builtin_reference(app, env, node, contnode):  # type: ignore[no-untyped-def]
+    """Accept ``:func:`repr``` and friends: builtins need no link to be real."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") == "py" and hasattr(builtins, target):
+        return contnode
+    return None
+
+
+def _dataclass_factories(  # type: ignore[no-untyped-def]
+    app, what, name, obj, options, signature, return_annotation
+):
+    """Show ``field(default_factory=set)`` as ``= set()`` instead of ``= <factory>``.
+
+    ``<factory>`` is not Python, so Sphinx could not parse such a signature.
+    """
+    if not signature or "<factory>" not in signature or not dataclasses.is_dataclass(obj):
+        return None
+    for f in dataclasses.fields(obj):
+        if f.default_factory is dataclasses.MISSING:
+            continue
+        call = f"{getattr(f.default_factory, '__name__', 'factory')}()"
+        head, sep, tail = signature.partition(f"{f.name}: ")
+        if sep and "<factory>" in tail:
+            signature = head + sep + tail.replace("<factory>", call, 1)
+    return signature, return_annotation
+
+
+def setup(app):  # type: ignore[no-untyped-def]
+    app.connect("missing-reference", _builtin_reference)
+    app.connect("autodoc-process-signature", _dataclass_factories)
+
+
+# -- doctest -------------------------------------------------------------------
+# Docstring examples (pulled in by autodoc) run as if inside their module,
+# where the public names are in scope.
+doctest_global_setup = """
+import flattr
+from flattr import *
+"""
+doctest_default_flags = (
+    doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.DONT_ACCEPT_TRUE_FOR_1
+)
+
+# -- HTML ----------------------------------------------------------------------
+html_theme = "furo"
+html_title = f"flattr {release}"
+html_static_path: list[str] = []
+html_theme_options = {
+    "source_repository": "https://github.com/flattr-py/flattr",
+    "source_branch": "main",
+    "source_directory": "docs/",
+}
