@@ -374,8 +374,8 @@ class Transport:
         """
         with self._lock:
             everything = list(self._all_http)
-        for http in everything:
-            self._drop_connections(http)
+        for each in everything:
+            self._drop_connections(each)
 
     def send(self, request: Request, credentials: Credentials) -> Response:
         """Sign and send ``request``, retrying only what is safe to retry.
@@ -492,7 +492,7 @@ class Transport:
 
     def _connect_error(self, request: Request, cause: BaseException) -> TransportError:
         url = request.url
-        if isinstance(cause, ssl.SSLCertVerificationError | httplib2.CertificateHostnameMismatch):
+        if isinstance(cause, ssl.SSLCertVerificationError):
             return TLSError(
                 f"the server's TLS certificate is not trusted ({_describe(cause)}); "
                 "pass ca_certs= with the CA bundle that signed it",

@@ -73,7 +73,7 @@ def callback(value: object) -> str:
 
 
 def scopes(value: object) -> tuple[str, ...]:
-    """Scope names, de-duplicated and in canonical spelling (``readextended`` → ``extendedread``)."""
+    """Scope names, de-duplicated, in canonical spelling (``readextended`` → ``extendedread``)."""
     if isinstance(value, str):
         value = [part for part in value.split(",") if part.strip()]
     if not isinstance(value, Iterable):
@@ -126,7 +126,7 @@ def title(value: object) -> str:
 
 
 def description(value: object) -> str:
-    """A thing description: 5 to 1000 characters, newlines normalised to ``\\n``."""
+    """A thing description: 5 to 1000 characters, line breaks normalised to LF."""
     return _text("description", value, _catalog.DESCRIPTION_LENGTH, multiline=True)
 
 

@@ -56,7 +56,9 @@ def parse_root(body: bytes) -> Element:
             excerpt=excerpt(body),
         ) from exc
     except (ParseError, ValueError, LookupError) as exc:
-        raise ResponseError(f"the response is not well-formed XML: {exc}", excerpt=excerpt(body)) from exc
+        raise ResponseError(
+            f"the response is not well-formed XML: {exc}", excerpt=excerpt(body)
+        ) from exc
     if root.tag != "flattr":
         raise ResponseError(
             f"expected a <flattr> document, got <{root.tag}>", excerpt=excerpt(body)
@@ -82,9 +84,7 @@ def _int(value: str, name: str, where: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ResponseError(
-            f"{where}: <{name}> should be an integer, got {value[:40]!r}"
-        ) from None
+        raise ResponseError(f"{where}: <{name}> should be an integer, got {value[:40]!r}") from None
 
 
 def _required_int(parent: Element, name: str, where: str) -> int:
@@ -143,9 +143,7 @@ def _thing(element: Element) -> Thing:
     tags_element = element.find("tags")
     tags: tuple[str, ...] = ()
     if tags_element is not None:
-        tags = tuple(
-            text for tag in tags_element.iter("tag") if (text := (tag.text or "").strip())
-        )
+        tags = tuple(text for tag in tags_element.iter("tag") if (text := (tag.text or "").strip()))
     return Thing(
         id=_text(element, "id", where),
         int_id=_optional_int(element, "int_id", where),

@@ -83,7 +83,9 @@ class FlattrAuth:
         """The application's consumer key (public)."""
         return self._consumer_key
 
-    def _call(self, path: str, token: object | None, oauth: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    def _call(
+        self, path: str, token: object | None, oauth: tuple[tuple[str, str], ...]
+    ) -> dict[str, str]:
         token_key = token_secret = None
         if token is not None:
             token_key = _token_key(token, "request_token")
@@ -111,9 +113,7 @@ class FlattrAuth:
             a sign of a pre-1.0a server open to session fixation).
         :raises TransportError: the server could not be reached.
         """
-        fields = self._call(
-            "/oauth/request_token", None, (("oauth_callback", self.callback_url),)
-        )
+        fields = self._call("/oauth/request_token", None, (("oauth_callback", self.callback_url),))
         if fields.get("oauth_callback_confirmed") != "true":
             raise OAuthError(
                 "callback_not_confirmed",

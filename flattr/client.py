@@ -145,7 +145,7 @@ class FlattrClient:
         """
         return _xml.parse_user(self._get("user/me"))
 
-    def user(self, *, id: int | None = None, name: str | None = None) -> User:  # noqa: A002
+    def user(self, *, id: int | None = None, name: str | None = None) -> User:
         """A user by numeric id or by user name (exactly one of the two).
 
         :raises ValidationError: neither or both given, or a malformed value.
@@ -200,7 +200,7 @@ class FlattrClient:
         tags: Iterable[str] = (),
         hidden: bool = False,
     ) -> Thing:
-        """Register a new thing owned by the authenticated user (needs ``publish``).
+        r"""Register a new thing owned by the authenticated user (needs ``publish``).
 
         Every field is checked before anything is sent. Surrounding blanks of
         the title, description and tags are trimmed and description newlines

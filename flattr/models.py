@@ -56,7 +56,9 @@ class RequestToken:
     callback_confirmed: bool = True
 
     def __repr__(self) -> str:
-        return f"RequestToken(key={_mask(self.key)!r}, callback_confirmed={self.callback_confirmed})"
+        return (
+            f"RequestToken(key={_mask(self.key)!r}, callback_confirmed={self.callback_confirmed})"
+        )
 
     __str__ = __repr__
 

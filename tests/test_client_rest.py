@@ -16,9 +16,7 @@ MakeClient = Callable[..., flattr.FlattrClient]
 
 @pytest.fixture
 def bob(fake: FakeFlattr) -> FakeUser:
-    return fake.add_user(
-        "bob", firstname="Bob", lastname="Builder", city="Malmö", country="Sweden"
-    )
+    return fake.add_user("bob", firstname="Bob", lastname="Builder", city="Malmö", country="Sweden")
 
 
 @pytest.fixture
@@ -76,8 +74,15 @@ def test_unknown_user_is_not_found(client: flattr.FlattrClient) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"id": 1, "name": "alice"}, {"id": 0}, {"id": "1"}, {"id": True}, {"name": ""},
-     {"name": "a/b"}],
+    [
+        {},
+        {"id": 1, "name": "alice"},
+        {"id": 0},
+        {"id": "1"},
+        {"id": True},
+        {"name": ""},
+        {"name": "a/b"},
+    ],
 )
 def test_user_arguments_are_checked_before_sending(
     client: flattr.FlattrClient, fake: FakeFlattr, kwargs: dict[str, object]
@@ -114,11 +119,19 @@ def test_unknown_thing(client: flattr.FlattrClient) -> None:
 
 
 def test_things_of_a_user_hide_hidden_ones_from_others(
-    client: flattr.FlattrClient, make_client: MakeClient, fake: FakeFlattr, bob: FakeUser,
+    client: flattr.FlattrClient,
+    make_client: MakeClient,
+    fake: FakeFlattr,
+    bob: FakeUser,
     bobs_post: FakeThing,
 ) -> None:
-    fake.add_thing(bob, url="http://bob.example.org/secret", title="Hidden post",
-                   description="Not for listings", hidden=True)
+    fake.add_thing(
+        bob,
+        url="http://bob.example.org/secret",
+        title="Hidden post",
+        description="Not for listings",
+        hidden=True,
+    )
     seen_by_alice = client.things(bob.id)
     assert [t.id for t in seen_by_alice] == [bobs_post.id]
     bobs_own = make_client(user=bob).things()
@@ -143,7 +156,9 @@ def test_thing_by_url(client: flattr.FlattrClient, bobs_post: FakeThing) -> None
 # -- R6: click -------------------------------------------------------------------
 
 
-def test_click_counts_once(client: flattr.FlattrClient, fake: FakeFlattr, bobs_post: FakeThing) -> None:
+def test_click_counts_once(
+    client: flattr.FlattrClient, fake: FakeFlattr, bobs_post: FakeThing
+) -> None:
     client.click(bobs_post.id)
     after = client.thing(bobs_post.id)
     assert after.clicks == 1
@@ -157,8 +172,12 @@ def test_click_counts_once(client: flattr.FlattrClient, fake: FakeFlattr, bobs_p
 
 
 def test_click_own_thing_is_forbidden(client: flattr.FlattrClient, fake: FakeFlattr) -> None:
-    mine = fake.add_thing(fake.user, url="http://alice.example.org/a", title="My own post",
-                          description="Written by alice")
+    mine = fake.add_thing(
+        fake.user,
+        url="http://alice.example.org/a",
+        title="My own post",
+        description="Written by alice",
+    )
     with pytest.raises(flattr.ForbiddenError):
         client.click(mine.id)
     assert client.thing(mine.id).status is ThingStatus.OWNER
@@ -174,8 +193,9 @@ def test_click_inactive_owner_and_unknown_thing(
     client: flattr.FlattrClient, fake: FakeFlattr
 ) -> None:
     carol = fake.add_user("carol", active=False)
-    dormant = fake.add_thing(carol, url="http://carol.example.org/", title="Dormant blog",
-                             description="Nobody home")
+    dormant = fake.add_thing(
+        carol, url="http://carol.example.org/", title="Dormant blog", description="Nobody home"
+    )
     assert client.thing(dormant.id).status is ThingStatus.INACTIVE
     with pytest.raises(flattr.ForbiddenError):
         client.click(dormant.id)
@@ -274,8 +294,13 @@ def test_text_survives_the_round_trip_exactly(client: flattr.FlattrClient) -> No
     title = 'Räksmörgås & "quotes" <b>~+ 50% off ]]> 🐦'
     description = "Line one & two < three\nline 2: ~ + = % ' \" ]]> 日本語 🐝"
     tags = ("a&b", "<tag>", "~tilde+plus", "ümlaut", "🐦", "semi;colon")
-    thing = register(client, title=title, description=description, tags=tags,
-                     url="http://example.org/path?a=1&b=%2F~x+y")
+    thing = register(
+        client,
+        title=title,
+        description=description,
+        tags=tags,
+        url="http://example.org/path?a=1&b=%2F~x+y",
+    )
     again = client.thing(thing.id)
     assert (again.title, again.description, again.tags) == (title, description, tags)
     assert again.url == "http://example.org/path?a=1&b=%2F~x+y"
@@ -304,17 +329,37 @@ def test_languages(client: flattr.FlattrClient) -> None:
 @pytest.fixture
 def library(fake: FakeFlattr, bob: FakeUser) -> dict[str, FakeThing]:
     return {
-        "cake": fake.add_thing(bob, url="http://bob.example.org/cake", title="Gemüsekuchen recipe",
-                               description="Vegetable cake, step by step", tags=("food",),
-                               language="de_DE"),
-        "slash": fake.add_thing(bob, url="http://bob.example.org/io", title="Input/Output basics",
-                                description="AC/DC and friends", category="software",
-                                tags=("io", "tech")),
-        "song": fake.add_thing(fake.user, url="http://alice.example.org/song",
-                               title="A song about spring", description="Listen to it",
-                               category="audio", tags=("music", "spring")),
-        "hidden": fake.add_thing(bob, url="http://bob.example.org/hidden",
-                                 title="Hidden cake notes", description="Draft", hidden=True),
+        "cake": fake.add_thing(
+            bob,
+            url="http://bob.example.org/cake",
+            title="Gemüsekuchen recipe",
+            description="Vegetable cake, step by step",
+            tags=("food",),
+            language="de_DE",
+        ),
+        "slash": fake.add_thing(
+            bob,
+            url="http://bob.example.org/io",
+            title="Input/Output basics",
+            description="AC/DC and friends",
+            category="software",
+            tags=("io", "tech"),
+        ),
+        "song": fake.add_thing(
+            fake.user,
+            url="http://alice.example.org/song",
+            title="A song about spring",
+            description="Listen to it",
+            category="audio",
+            tags=("music", "spring"),
+        ),
+        "hidden": fake.add_thing(
+            bob,
+            url="http://bob.example.org/hidden",
+            title="Hidden cake notes",
+            description="Draft",
+            hidden=True,
+        ),
     }
 
 
@@ -341,7 +386,8 @@ def test_browse_combines_criteria(
 ) -> None:
     ids = lambda things: {t.id for t in things}  # noqa: E731
     assert ids(client.browse(categories=["audio", "software"])) == {
-        library["song"].id, library["slash"].id,
+        library["song"].id,
+        library["slash"].id,
     }
     assert ids(client.browse(tags=["spring"], categories=["audio"])) == {library["song"].id}
     assert ids(client.browse(tags=["spring"], categories=["text"])) == set()
@@ -377,8 +423,9 @@ def test_browse_arguments_are_checked_before_sending(
 
 def test_revoked_token(fake: FakeFlattr) -> None:
     token = fake.issue_access_token()
-    client = flattr.FlattrClient(fake.consumer.key, fake.consumer.secret, token,
-                                 base_url=fake.base_url)
+    client = flattr.FlattrClient(
+        fake.consumer.key, fake.consumer.secret, token, base_url=fake.base_url
+    )
     assert client.me().username == "alice"
     fake.revoke(token.key)
     with pytest.raises(flattr.AuthenticationError) as info:
@@ -392,10 +439,13 @@ def test_revoked_token(fake: FakeFlattr) -> None:
 
 def test_wrong_token_secret(fake: FakeFlattr) -> None:
     token = fake.issue_access_token()
-    with flattr.FlattrClient(fake.consumer.key, fake.consumer.secret, (token.key, "wrong"),
-                             base_url=fake.base_url) as client:
-        with pytest.raises(flattr.AuthenticationError) as info:
-            client.me()
+    with (
+        flattr.FlattrClient(
+            fake.consumer.key, fake.consumer.secret, (token.key, "wrong"), base_url=fake.base_url
+        ) as client,
+        pytest.raises(flattr.AuthenticationError) as info,
+    ):
+        client.me()
     assert info.value.code == "signature_invalid"
 
 
@@ -404,9 +454,12 @@ def test_clock_skew_is_explained(fake: FakeFlattr) -> None:
 
     with FakeFlattr(clock=lambda: time.time() + 3600) as future:
         token = future.issue_access_token()
-        with flattr.FlattrClient(future.consumer.key, future.consumer.secret, token,
-                                 base_url=future.base_url) as client:
-            with pytest.raises(flattr.AuthenticationError) as info:
-                client.me()
+        with (
+            flattr.FlattrClient(
+                future.consumer.key, future.consumer.secret, token, base_url=future.base_url
+            ) as client,
+            pytest.raises(flattr.AuthenticationError) as info,
+        ):
+            client.me()
     assert info.value.code == "timestamp_refused"
     assert "clock" in str(info.value)

@@ -32,7 +32,8 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 def test_every_exception_descends_from_flattr_error() -> None:
     classes = [
-        value for value in vars(errors).values()
+        value
+        for value in vars(errors).values()
         if inspect.isclass(value) and issubclass(value, BaseException)
     ]
     assert len(classes) >= 15
@@ -43,9 +44,15 @@ def test_every_exception_descends_from_flattr_error() -> None:
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(401, flattr.AuthenticationError), (403, flattr.ForbiddenError),
-     (404, flattr.NotFoundError), (400, flattr.ClientError), (429, flattr.ClientError),
-     (500, flattr.ServerError), (503, flattr.ServerError)],
+    [
+        (401, flattr.AuthenticationError),
+        (403, flattr.ForbiddenError),
+        (404, flattr.NotFoundError),
+        (400, flattr.ClientError),
+        (429, flattr.ClientError),
+        (500, flattr.ServerError),
+        (503, flattr.ServerError),
+    ],
 )
 def test_status_table(status: int, cls: type[flattr.APIError]) -> None:
     assert errors.error_for_status(status) is cls
@@ -75,8 +82,13 @@ def test_demo_walks_the_whole_flow_without_showing_secrets() -> None:
 
     assert run_demo(out) == 0
     text = out.getvalue()
-    for step in ("1. Ask for a request token", "2. Send the user", "3. Read the verifier",
-                 "4. Exchange", "5. Call the API"):
+    for step in (
+        "1. Ask for a request token",
+        "2. Send the user",
+        "3. Read the verifier",
+        "4. Exchange",
+        "5. Call the API",
+    ):
         assert step in text
     assert "client.me() -> alice" in text
     assert "oauth_verifier=…" in text
@@ -85,7 +97,10 @@ def test_demo_walks_the_whole_flow_without_showing_secrets() -> None:
 
 def test_python_dash_m_flattr_demo() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "flattr", "demo"], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "flattr", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -102,7 +117,9 @@ def test_cli_main_returns_usage_status(capsys: pytest.CaptureFixture[str]) -> No
 def test_wheel_ships_py_typed(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True, timeout=300, capture_output=True,
+        check=True,
+        timeout=300,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("flattr-*.whl")
     names = zipfile.ZipFile(wheel).namelist()

@@ -104,8 +104,11 @@ def test_limits_are_inclusive(client: flattr.FlattrClient) -> None:
     )
     assert (len(thing.title), len(thing.description)) == (100, 1000)
     short = client.register_thing(
-        url="http://example.org/short", title="abcde", category="rest",
-        description="fghij", language="sv_SE",
+        url="http://example.org/short",
+        title="abcde",
+        category="rest",
+        description="fghij",
+        language="sv_SE",
     )
     assert (short.title, short.description, short.tags) == ("abcde", "fghij", ())
 
@@ -129,12 +132,12 @@ def test_blanks_are_trimmed_and_newlines_normalised(client: flattr.FlattrClient)
 
 # Characters XML 1.0 can carry, minus C0/C1 controls (never valid in a title) and
 # surrogates; the validators trim surrounding blanks, so generated values are trimmed.
-_text_chars = st.characters(
-    blacklist_categories=("Cc", "Cs"), blacklist_characters="\ufffe\uffff"
-)
+_text_chars = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\ufffe\uffff")
 
 
-def _trimmed(low: int, high: int, alphabet: st.SearchStrategy[str] = _text_chars) -> st.SearchStrategy[str]:
+def _trimmed(
+    low: int, high: int, alphabet: st.SearchStrategy[str] = _text_chars
+) -> st.SearchStrategy[str]:
     return (
         st.text(alphabet, min_size=low, max_size=high)
         .map(str.strip)
@@ -168,13 +171,19 @@ def test_register_round_trips_arbitrary_valid_text(
 ) -> None:
     token = shared_fake.issue_access_token(scopes=("read", "publish"))
     with flattr.FlattrClient(
-        shared_fake.consumer.key, shared_fake.consumer.secret, token,
+        shared_fake.consumer.key,
+        shared_fake.consumer.secret,
+        token,
         base_url=shared_fake.base_url,
     ) as client:
         url = f"http://example.org/{len(shared_fake.things)}/{path}"
         registered = client.register_thing(
-            url=url, title=title, category="text", description=description,
-            language="en_GB", tags=tags,
+            url=url,
+            title=title,
+            category="text",
+            description=description,
+            language="en_GB",
+            tags=tags,
         )
         fetched = client.thing(registered.id)
     for thing in (registered, fetched):

@@ -97,8 +97,12 @@ def test_fake_flattr_answers_in_the_same_shape(client: flattr.FlattrClient, fake
     """FakeFlattr pads values like the real server, and the parser reads both alike."""
     import defusedxml.ElementTree as ET
 
-    fake.add_thing(fake.user, url="http://alice.example.org/x", title="Padded like 2010",
-                   description="Story text")
+    fake.add_thing(
+        fake.user,
+        url="http://alice.example.org/x",
+        title="Padded like 2010",
+        description="Story text",
+    )
     client.things()
     live = fake.requests_to("/rest/0.0.1/thing/listbyuser/")[0]
     assert live.status == 200
@@ -111,8 +115,10 @@ def test_fake_flattr_answers_in_the_same_shape(client: flattr.FlattrClient, fake
 
     token = fake.issue_access_token()
     url = f"{fake.base_url}/rest/0.0.1/thing/listbyuser/id/"
-    signed = sign(Request("GET", url), Credentials(fake.consumer.key, fake.consumer.secret,
-                                                   token.key, token.secret))
+    signed = sign(
+        Request("GET", url),
+        Credentials(fake.consumer.key, fake.consumer.secret, token.key, token.secret),
+    )
     conn = http.client.HTTPConnection(urlsplit(fake.base_url).netloc, timeout=10)
     try:
         conn.request("GET", urlsplit(url).path, headers=signed.headers)
@@ -132,8 +138,11 @@ def test_fake_flattr_answers_in_the_same_shape(client: flattr.FlattrClient, fake
         (b"<flattr><version>0.0.1</version></flattr>", "no <user>"),
         (b"<flattr><user><id>1</id></user></flattr>", "<username>"),
         (b"<flattr><user><id>abc</id><username>x</username></user></flattr>", "<id>"),
-        (b"<flattr><user><id>1</id><username>x</username><thingcount>many</thingcount>"
-         b"</user></flattr>", "<thingcount>"),
+        (
+            b"<flattr><user><id>1</id><username>x</username><thingcount>many</thingcount>"
+            b"</user></flattr>",
+            "<thingcount>",
+        ),
         (b"<html><body>Bad Gateway</body></html>", "<flattr>"),
         (b"<flattr><user><id>1</id>", "well-formed"),
         (b"", "well-formed"),
@@ -146,7 +155,9 @@ def test_broken_user_documents_name_the_problem(document: bytes, message: str) -
 
 
 def test_unknown_elements_are_ignored() -> None:
-    document = body("user_info.xml").replace(b"<username>", b"<newfield a='1'>x</newfield><username>")
+    document = body("user_info.xml").replace(
+        b"<username>", b"<newfield a='1'>x</newfield><username>"
+    )
     assert _xml.parse_user(document).username == "someusername"
 
 
