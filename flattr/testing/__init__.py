@@ -38,10 +38,10 @@ from ._server import RecordedRequest
 from ._store import Credentials, FakeThing, FakeUser
 
 __all__ = [
-    "FAULT_KINDS",
     "ConsentError",
     "ConsentResult",
     "Credentials",
+    "FAULT_KINDS",
     "FakeFlattr",
     "FakeThing",
     "FakeUser",
