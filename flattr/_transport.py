@@ -25,6 +25,7 @@ import email.utils
 import http.client
 import logging
 import random
+import select
 import ssl
 import threading
 import time
@@ -210,7 +211,12 @@ class _TooLarge(Exception):
 
 
 class _CappedResponse(http.client.HTTPResponse):
-    """An HTTP response that refuses to read more than ``max_bytes``."""
+    """An HTTP response that refuses to read more than ``max_bytes``.
+
+    It also refuses a body shorter than its ``Content-Length`` (the server
+    closed mid-body): :meth:`http.client.HTTPResponse.read` with a size
+    quietly returns what it got, which would hand partial XML to the parser.
+    """
 
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
@@ -218,7 +224,8 @@ class _CappedResponse(http.client.HTTPResponse):
         if amt is not None:
             return super().read(amt)
         limit = self.max_bytes
-        if self.length is not None and self.length > limit:
+        expected = self.length
+        if expected is not None and expected > limit:
             self.close()
             raise _TooLarge(limit)
         chunks: list[bytes] = []
@@ -226,6 +233,9 @@ class _CappedResponse(http.client.HTTPResponse):
         while True:
             chunk = super().read(min(65536, limit + 1 - size))
             if not chunk:
+                if expected is not None and size < expected:
+                    self.close()
+                    raise http.client.IncompleteRead(b"", expected - size)
                 return b"".join(chunks)
             chunks.append(chunk)
             size += len(chunk)
@@ -235,11 +245,22 @@ class _CappedResponse(http.client.HTTPResponse):
 
 
 class _ConnectionMixin:
-    """Marks connect failures as :class:`_NotSent`; optionally forbids re-sending."""
+    """Reports where a failure happened, so that httplib2 never re-sends anything.
 
-    #: When true, any failure after sending becomes :class:`_NoAnswer`, which
-    #: httplib2's hidden "stale connection" retry does not catch.
+    httplib2's ``_conn_request`` silently sends a request again after a socket
+    error or ``BadStatusLine`` (a dropped connection), with the *same*
+    signature: a read then fails with ``401 nonce_used``, a registration could
+    happen twice, and ``retries=`` would not bound anything. So a connect
+    failure becomes :class:`_NotSent` and every failure while sending or
+    waiting for the status line becomes :class:`_NoAnswer`; httplib2 catches
+    neither, and :meth:`Transport.send` alone decides what is sent again. This
+    does not touch httplib2's module globals (``httplib2.RETRIES``).
+    """
+
+    #: When true, the connection refuses to send a second request at all: a
+    #: last guard for calls that must never be repeated.
     one_shot: bool = False
+    _sent: bool = False
 
     def connect(self) -> None:
         try:
@@ -247,9 +268,17 @@ class _ConnectionMixin:
         except (OSError, httplib2.HttpLib2Error) as exc:
             raise _NotSent(exc) from exc
 
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.one_shot:
+            if self._sent:
+                raise _NoAnswer(http.client.CannotSendRequest("refusing to send a request twice"))
+            self._sent = True
+        try:
+            super().request(*args, **kwargs)  # type: ignore[misc]
+        except (OSError, http.client.HTTPException) as exc:
+            raise _NoAnswer(exc) from exc
+
     def getresponse(self) -> http.client.HTTPResponse:
-        if not self.one_shot:
-            return super().getresponse()  # type: ignore[misc, no-any-return]
         try:
             return super().getresponse()  # type: ignore[misc, no-any-return]
         except (OSError, http.client.HTTPException) as exc:
@@ -398,8 +427,9 @@ class Transport:
                     continue
                 raise self._connect_error(request, exc.cause) from exc.cause
             except _NoAnswer as exc:
-                if request.idempotent and can_retry:
-                    self._wait(attempt, None, request, "no answer")
+                # A read timeout is not retried: timeout= is the caller's bound.
+                if request.idempotent and can_retry and not isinstance(exc.cause, TimeoutError):
+                    self._wait(attempt, None, request, f"no answer ({exc.cause!r})")
                     continue
                 raise self._no_answer_error(request, exc.cause) from exc.cause
             if request.idempotent and can_retry and response.status in RETRY_STATUSES:
@@ -432,6 +462,9 @@ class Transport:
         http = self._http()
         scheme = urlsplit(request.url).scheme
         if request.idempotent:
+            # A kept-alive socket the server has closed meanwhile would fail
+            # after sending; notice it now, while reconnecting is free.
+            _close_stale(http.connections)
             connection_type = self._reusable[scheme]
         else:
             # A fresh connection: a stale keep-alive socket can't be the cause of
@@ -527,6 +560,29 @@ class Transport:
             method=request.method,
             url=request.url,
         )
+
+
+def _close_stale(connections: dict[str, Any]) -> None:
+    """Close every idle connection whose socket is readable (closed by the peer).
+
+    An idle HTTP/1.1 connection has nothing to read; if its socket is
+    readable, the server has closed it (or sent garbage), so it is useless.
+    """
+    for conn in connections.values():
+        sock = getattr(conn, "sock", None)
+        if sock is None:
+            continue
+        try:
+            if hasattr(select, "poll"):
+                poller = select.poll()
+                poller.register(sock, select.POLLIN)
+                readable = bool(poller.poll(0))
+            else:  # pragma: no cover - Windows
+                readable = bool(select.select([sock], [], [], 0)[0])
+        except (OSError, ValueError):
+            readable = True
+        if readable:
+            conn.close()
 
 
 def _close_connections(connections: dict[str, Any]) -> None:
