@@ -123,6 +123,8 @@ def valid_callback(callback: str) -> bool:
     """
     if callback == "oob":
         return True
+    if any(ord(c) <= 32 or ord(c) == 127 for c in callback):
+        return False  # no spaces or controls: it ends up in a Location header
     try:
         parts = urlsplit(callback)
     except ValueError:

@@ -87,9 +87,13 @@ class _Handler(BaseHTTPRequestHandler):
         # algorithm and the client's delayed ACK add ~40 ms per kept-alive answer.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().setup()
-        if isinstance(self.request, ssl.SSLSocket):
-            self.request.do_handshake()
         self.conn_id = self.server.engine.opened(self.request)
+        if isinstance(self.request, ssl.SSLSocket):
+            try:
+                self.request.do_handshake()
+            except BaseException:
+                self.server.engine.closed(self.conn_id)  # finish() will not run
+                raise
 
     def finish(self) -> None:
         try:

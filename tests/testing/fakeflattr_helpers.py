@@ -9,6 +9,7 @@ import http.client
 import ssl
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
+from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeET
 from oauthlib.oauth1 import SIGNATURE_TYPE_AUTH_HEADER, Client
@@ -32,7 +33,7 @@ class Reply:
         return dict(parse_qsl(self.body.decode()))
 
     @property
-    def xml(self) -> SafeET.Element:  # type: ignore[name-defined]
+    def xml(self) -> Element:
         return SafeET.fromstring(self.body, forbid_dtd=True)
 
 

@@ -213,7 +213,15 @@ def test_verifier_absent_on_access_token(fake: FakeFlattr) -> None:
     assert (answer.status, problem_of(answer.body)) == (401, "parameter_absent")
 
 
-@pytest.mark.parametrize("callback", ["/relative", "ftp://x.example/", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "/relative",
+        "ftp://x.example/",
+        "javascript:alert(1)",
+        "http://x.example/\r\nSet-Cookie: a=b",
+    ],
+)
 def test_callback_must_be_absolute_http_or_oob(fake: FakeFlattr, callback: str) -> None:
     assert _token_leg(fake, callback_uri=callback) == "parameter_rejected"
 

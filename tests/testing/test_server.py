@@ -116,6 +116,7 @@ def test_tls_needs_the_test_ca() -> None:
             assert response.status == 200
             assert b"alice" in body
         assert fake.requests_to(ME)[-1].status == 200
+        assert fake.connections_opened == 4  # failed handshakes count too
     assert not bundle.exists()
 
 
