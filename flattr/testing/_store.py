@@ -159,6 +159,7 @@ class Store:
         self.clock = clock
         self.users: dict[int, FakeUser] = {}
         self.things: dict[str, FakeThing] = {}
+        self._by_url: dict[str, FakeThing] = {}
         self.consumers: dict[str, Consumer] = {}
         self.request_tokens: dict[str, RequestToken] = {}
         self.access_tokens: dict[str, AccessToken] = {}
@@ -267,6 +268,7 @@ class Store:
                 created=int(self.clock()) if created is None else created,
             )
             self.things[thing.id] = thing
+            self._by_url[thing.url] = thing
             return thing
 
     def thing_by_url(self, url: str) -> FakeThing | None:
@@ -275,7 +277,7 @@ class Store:
         :returns: the thing, or ``None``.
         """
         with self.lock:
-            return next((t for t in self.things.values() if t.url == url), None)
+            return self._by_url.get(url)
 
     def find_thing(self, ident: str) -> FakeThing | None:
         """Find a thing by its 32-hex id or its numeric ``int_id``.
@@ -343,10 +345,17 @@ class Store:
         now = self.clock()
         key = (consumer_key, token_key, nonce)
         with self.lock:
-            for old in [k for k, seen in self.nonces.items() if now - seen > window]:
-                del self.nonces[old]
-            if key in self.nonces:
+            # Insertion order is time order (give or take a fake clock), so
+            # expired nonces are pruned from the front: O(1) per request.
+            while self.nonces:
+                oldest = next(iter(self.nonces))
+                if now - self.nonces[oldest] <= window:
+                    break
+                del self.nonces[oldest]
+            seen = self.nonces.get(key)
+            if seen is not None and now - seen <= window:
                 return False
+            self.nonces.pop(key, None)
             self.nonces[key] = now
             return True
 

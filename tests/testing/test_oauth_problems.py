@@ -241,3 +241,14 @@ def test_unknown_token_on_rest(fake: FakeFlattr) -> None:
     reply = rest(fake, Credentials("f" * 32, "s")).get(ME)
     assert reply.status == 401
     assert reply.xml.findtext("error/message") == "token_rejected"
+
+
+def test_nonce_is_forgotten_after_the_window() -> None:
+    now = [1_300_000_000.0]
+    with FakeFlattr(clock=lambda: now[0], timestamp_tolerance=60) as fake:
+        api = rest(fake, fake.issue_access_token())
+        assert api.get(ME, nonce="again123", timestamp=str(int(now[0]))).status == 200
+        now[0] += 60
+        assert api.get(ME, nonce="again123", timestamp=str(int(now[0]))).status == 401
+        now[0] += 61
+        assert api.get(ME, nonce="again123", timestamp=str(int(now[0]))).status == 200
