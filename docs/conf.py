@@ -93,9 +93,11 @@ def setup(app):  # type: ignore[no-untyped-def]
 # -- doctest -------------------------------------------------------------------
 # Docstring examples (pulled in by autodoc) run as if inside their module,
 # where the public names are in scope.
-doctest_global_setup = """
+doctest_global_setup = f"""
+import pathlib
 import flattr
 from flattr import *
+DOCS = pathlib.Path({str(Path(__file__).resolve().parent)!r})
 """
 doctest_default_flags = (
     doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE | doctest.DONT_ACCEPT_TRUE_FOR_1
