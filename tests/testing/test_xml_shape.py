@@ -1,4 +1,4 @@
-"""The fake's XML has the shape of the real 2010 captures (tests/testing/real-responses-2010)."""
+"""The fake's XML has the shape of the real 2010 captures (tests/data/real-2010)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fakeflattr_helpers import rest
 
 from flattr.testing import FakeFlattr, FakeThing, FakeUser, _xmlout
 
-CAPTURES = Path(__file__).parent / "real-responses-2010"
+CAPTURES = Path(__file__).parent.parent / "data" / "real-2010"
 P = "/rest/0.0.1/"
 
 
