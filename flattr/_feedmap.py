@@ -191,6 +191,8 @@ _BLOCKS: Final = frozenset(
 )
 #: Elements that end a line.
 _LINES: Final = frozenset({"br", "li", "tr"})
+#: Elements separated from their neighbours by a space (table cells).
+_CELLS: Final = frozenset({"td", "th"})
 #: Elements whose content is not text for a reader.
 _HIDDEN: Final = frozenset(
     {"head", "iframe", "noscript", "object", "script", "style", "svg", "template", "title"}
@@ -214,6 +216,8 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n\n")
         elif tag in _LINES:
             self.parts.append("\n")
+        elif tag in _CELLS:
+            self.parts.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BLOCKS:
