@@ -1,0 +1,173 @@
+"""``flattr feed publish``: register one thing per entry of an RSS/Atom/podcast feed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from flattr.feeds import (
+    Failed,
+    PublishProgress,
+    Registered,
+    Skipped,
+    publish_feed,
+)
+
+from ._commands import open_client
+from ._config import Settings
+from ._errors import EXIT_FAILURE, EXIT_USAGE, CLIError, describe
+from ._output import print_table
+
+__all__ = ["add_feed_parser", "run_feed_publish"]
+
+_MAX_WORKERS = 32
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= _MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {_MAX_WORKERS}")
+    return value
+
+
+def add_feed_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    command: Callable[..., argparse.ArgumentParser],
+) -> None:
+    """Add ``feed`` and ``feed publish`` to the command's parser."""
+    feed = command(
+        commands,
+        "feed",
+        "register the entries of a blog or podcast feed as things",
+        "Commands about feeds.",
+        with_common=False,
+    )
+    feed.set_defaults(run="help", help_parser=feed)
+    subcommands = feed.add_subparsers(
+        dest="feed_command", metavar="SUBCOMMAND", title="subcommands"
+    )
+    publish = command(
+        subcommands,
+        "publish",
+        "register one thing per feed entry (needs the publish scope)",
+        "Read an RSS 2.0, Atom 1.0 or podcast feed and register every entry that is not "
+        "registered yet. Safe to run again: only what is missing is registered. Exit "
+        "status 1 when an entry failed.",
+    )
+    publish.add_argument(
+        "source",
+        help="the feed's http(s) URL, a path to a feed file, or - to read it from stdin",
+    )
+    publish.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=False,
+        help="register nothing; show what would be registered",
+    )
+    publish.add_argument(
+        "--workers",
+        type=_workers,
+        default=4,
+        metavar="N",
+        help=f"parallel registrations, 1 to {_MAX_WORKERS} (default: 4)",
+    )
+    publish.add_argument(
+        "--category",
+        default=None,
+        help="the category of every thing (default: audio/video for media enclosures, else text)",
+    )
+    publish.add_argument(
+        "--language",
+        default=None,
+        help="the language for entries whose feed gives none Flattr knows, e.g. en_GB",
+    )
+    publish.add_argument(
+        "--hidden",
+        action="store_true",
+        default=False,
+        help="register every thing hidden from public listings",
+    )
+    publish.set_defaults(run="feed publish")
+
+
+def _row(result: Registered | Skipped | Failed, profile: str) -> tuple[str, str, str, str]:
+    if isinstance(result, Registered):
+        note = "would be registered" if result.thing is None else f"id {result.thing.id}"
+    elif isinstance(result, Skipped):
+        note = result.reason.value + (f": {result.detail}" if result.detail else "")
+    else:
+        note = describe(result.error, profile=profile, scope="publish")[0]
+    if result.warnings:
+        note += f" (warning: {'; '.join(result.warnings)})"
+    return (result.outcome, result.url or "-", result.title, note)
+
+
+def run_feed_publish(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+    """Run ``flattr feed publish``."""
+    json_output = bool(getattr(args, "json", False))
+    source: str | bytes = args.source
+    if args.source == "-":
+        source = (
+            sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        )
+        if not source.strip():
+            raise CLIError("the feed on stdin is empty", EXIT_USAGE)
+    show_bar = not json_output and out.isatty()
+    bar: Any = None
+    if show_bar:
+        from tqdm import tqdm
+
+        bar = tqdm(total=0, unit="entry", file=out, dynamic_ncols=True, leave=True)
+    counts = {"registered": 0, "skipped": 0, "failed": 0}
+
+    def progress(update: PublishProgress) -> None:
+        counts[update.result.outcome] += 1
+        if bar is not None:
+            if bar.total != update.total:
+                bar.total = update.total
+                bar.refresh()
+            bar.set_postfix(counts, refresh=False)
+            bar.update(1)
+
+    try:
+        with open_client(settings) as client:
+            report = publish_feed(
+                client,
+                source,
+                dry_run=args.dry_run,
+                workers=args.workers,
+                category=args.category,
+                language=args.language,
+                hidden=args.hidden,
+                on_progress=progress,
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    if json_output:
+        print(report.to_json(), file=out)
+    else:
+        title = f" ({report.feed_title})" if report.feed_title else ""
+        print(f"{report.source}{title}", file=out)
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=out)
+        if report.total:
+            print_table(
+                ("OUTCOME", "URL", "TITLE", "NOTE"),
+                (_row(r, settings.profile) for r in report.results),
+                out,
+            )
+        print(report.summary(), file=out)
+    if not report.ok:
+        print(
+            f"flattr: {len(report.failed)} of {report.total} entries failed; run the same "
+            "command again to retry them (registered entries are skipped)",
+            file=err,
+        )
+        return EXIT_FAILURE
+    return 0

@@ -1,0 +1,303 @@
+"""``flattr login``: the whole OAuth flow from a terminal.
+
+By default the command listens on ``http://127.0.0.1:<free port>/callback``,
+sends that as the OAuth callback, opens the consent page in the browser and
+catches the redirect itself. With ``--oob`` it uses the PIN flow instead:
+it prints the consent page's address and reads the code the page shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import http.server
+import logging
+import threading
+import webbrowser
+from dataclasses import dataclass
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from flattr import _validate
+from flattr.auth import FlattrAuth
+from flattr.client import FlattrClient
+from flattr.errors import FlattrError, OAuthError, ValidationError
+from flattr.models import RequestToken
+from flattr.tokenstore import StoredToken
+
+from ._config import Settings
+from ._errors import EXIT_USAGE, CLIError
+from ._output import print_json
+
+__all__ = ["CallbackServer", "open_browser", "run_login", "run_logout"]
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/callback"
+#: How long ``flattr login`` waits for the browser by default (seconds).
+DEFAULT_WAIT = 300.0
+
+
+def open_browser(url: str) -> bool:
+    """Open ``url`` in a graphical browser, if there is one.
+
+    Console browsers (lynx, w3m ...) are not used: they would take over the
+    terminal the command is waiting in.
+
+    :returns: whether a browser was started.
+    """
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        return False
+    if type(browser) is webbrowser.GenericBrowser:
+        return False
+    try:
+        return bool(browser.open(url, new=2))
+    except (OSError, webbrowser.Error):
+        return False
+
+
+_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+    "<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;"
+    'padding:0 1rem}}</style></head>\n<body><h1 id="result">{title}</h1><p>{text}</p>'
+    "</body></html>\n"
+)
+
+
+@dataclass
+class _Outcome:
+    verifier: str | None = None
+    error: FlattrError | None = None
+
+
+class CallbackServer:
+    """A one-shot HTTP server on ``127.0.0.1`` that catches the OAuth callback.
+
+    Requests for other paths or hosts, and callbacks that do not carry the
+    expected request token (forged or stale ones), are answered with an error
+    page and otherwise ignored. Nothing it receives is logged: the callback
+    URL holds the verifier.
+
+    Use it as a context manager; :attr:`url` is the callback to send.
+    """
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._outcome = _Outcome()
+        self._auth: FlattrAuth | None = None
+        self._request_token: RequestToken | None = None
+        self._lock = threading.Lock()
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        server.daemon_threads = True
+        self._server = server
+        self.port = int(server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+
+    def __enter__(self) -> CallbackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop listening."""
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+        self._server.server_close()
+
+    def expect(self, auth: FlattrAuth, request_token: RequestToken) -> None:
+        """Accept callbacks for ``request_token`` from now on."""
+        with self._lock:
+            self._auth = auth
+            self._request_token = request_token
+
+    def wait(self, timeout: float) -> str:
+        """Wait for the browser to come back.
+
+        :param timeout: seconds to wait.
+        :returns: the verifier.
+        :raises OAuthError: the user chose Deny (``problem="denied"``).
+        :raises CLIError: nothing came back in time.
+        """
+        if not self._done.wait(timeout):
+            raise CLIError(
+                f"gave up after {timeout:g} s: the browser never came back to {self.url}. "
+                "Run `flattr login` again (with a longer --timeout), or use `flattr login "
+                "--oob` when the browser runs on another machine"
+            )
+        if self._outcome.error is not None:
+            raise self._outcome.error
+        assert self._outcome.verifier is not None
+        return self._outcome.verifier
+
+    def _handle(self, host: str | None, target: str) -> tuple[int, str, str]:
+        """Decide on one request: ``(status, title, text)`` of the page to answer with."""
+        if host != f"127.0.0.1:{self.port}":
+            return 400, "Wrong address", "This server only answers at 127.0.0.1."
+        if urlsplit(target).path != CALLBACK_PATH:
+            return 404, "Not found", "Nothing here."
+        with self._lock:
+            auth, request_token = self._auth, self._request_token
+            if self._done.is_set():
+                return 200, "Already done", "You can close this page."
+            if auth is None or request_token is None:
+                return 409, "Not ready", "The login has not started yet."
+            try:
+                self._outcome.verifier = auth.parse_callback(target, request_token)
+            except OAuthError as exc:
+                if exc.problem != "denied":
+                    log.debug("ignored a callback: %s", exc.problem)
+                    return (
+                        400,
+                        "Not this login",
+                        "This link does not belong to the login in progress.",
+                    )
+                self._outcome.error = exc
+                self._done.set()
+                return 200, "Access denied", "flattr was not given access. You can close this page."
+            self._done.set()
+        return (
+            200,
+            "Logged in",
+            "flattr has access now. You can close this page and return to the terminal.",
+        )
+
+    def _handler_class(self) -> type[http.server.BaseHTTPRequestHandler]:
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            server_version = "flattr-login"
+            sys_version = ""
+            timeout = 10
+
+            def do_GET(self) -> None:
+                status, title, text = owner._handle(self.headers.get("Host"), self.path)
+                body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Referrer-Policy", "no-referrer")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+            def log_message(self, format: str, *args: object) -> None:
+                # The request line carries the verifier: log the path alone.
+                log.debug("callback server: %s %s", self.command, urlsplit(self.path).path)
+
+        return Handler
+
+
+def _parse_scopes(values: list[str] | None) -> tuple[str, ...]:
+    try:
+        return _validate.scopes(",".join(values or ["read"]))
+    except ValidationError as exc:
+        raise CLIError(f"--scope: {exc.message}", EXIT_USAGE) from None
+
+
+def _read_pin(stdin: TextIO, stderr: TextIO) -> str:
+    stderr.write("Code shown on the page: ")
+    stderr.flush()
+    line = stdin.readline()
+    pin = line.strip()
+    if not pin:
+        raise CLIError("no code was entered; run `flattr login --oob` again", EXIT_USAGE)
+    return pin
+
+
+def run_login(
+    args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO, stdin: TextIO
+) -> int:
+    """Run ``flattr login``."""
+    scopes = _parse_scopes(args.scope)
+    key, secret = settings.consumer()
+    base_url = settings.base_url()
+    store = settings.store()
+    where = store.describe(settings.profile)
+    store.load(settings.profile)  # a damaged token there stops us before anything is sent
+
+    def say(text: str) -> None:
+        print(text, file=err, flush=True)
+
+    if args.oob:
+        auth = FlattrAuth(key, secret, "oob", base_url=base_url, ca_certs=settings.ca_certs)
+        request_token = auth.fetch_request_token()
+        url = auth.authorize_url(request_token, scopes)
+        say("Open this page in a browser, choose Allow and type the code it shows:")
+        say(f"\n    {url}\n")
+        verifier = _read_pin(stdin, err)
+    else:
+        with CallbackServer() as server:
+            auth = FlattrAuth(
+                key, secret, server.url, base_url=base_url, ca_certs=settings.ca_certs
+            )
+            request_token = auth.fetch_request_token()
+            server.expect(auth, request_token)
+            url = auth.authorize_url(request_token, scopes)
+            if not args.no_browser and open_browser(url):
+                say("Your browser shows Flattr's consent page now. If it does not, open:")
+            else:
+                say("Open this page in a browser on this machine and choose Allow:")
+            say(f"\n    {url}\n")
+            say(f"Waiting for the browser to come back (up to {args.timeout:g} s; Ctrl-C stops)...")
+            verifier = server.wait(args.timeout)
+    access_token = auth.fetch_access_token(request_token, verifier)
+    auth.close()
+    username: str | None = None
+    with FlattrClient(
+        key, secret, access_token, base_url=base_url, ca_certs=settings.ca_certs
+    ) as client:
+        try:
+            username = client.me().username
+        except FlattrError as exc:
+            log.debug("user/me after login failed: %s", exc)
+    record = StoredToken(
+        token=access_token,
+        consumer_key=key,
+        base_url=base_url,
+        scopes=scopes,
+        username=username,
+    )
+    store.save(settings.profile, record)
+    result = {
+        "profile": settings.profile,
+        "username": username,
+        "base_url": base_url,
+        "scopes": list(scopes),
+        "stored_in": where,
+    }
+    if getattr(args, "json", False):
+        print_json(result, out)
+    else:
+        who = username or "(unknown user)"
+        print(f"Logged in as {who} on {base_url} with scopes {','.join(scopes)}.", file=out)
+        print(f"Profile {settings.profile!r}: token stored in {where}.", file=out)
+    return 0
+
+
+def run_logout(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Run ``flattr logout``."""
+    store = settings.store()
+    where = store.describe(settings.profile)
+    removed = store.delete(settings.profile)
+    if getattr(args, "json", False):
+        print_json({"profile": settings.profile, "removed": removed, "stored_in": where}, out)
+    elif removed:
+        print(f"Removed the token of profile {settings.profile!r} ({where}).", file=out)
+        print(
+            "It stays valid on the server until you revoke the application in your Flattr "
+            "settings.",
+            file=out,
+        )
+    else:
+        print(f"No token stored for profile {settings.profile!r} ({where}).", file=out)
+    return 0

@@ -1,0 +1,94 @@
+"""Helpers for the command-line tests: a browser stand-in and subprocess settings."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import keyring.errors
+from keyring.backend import KeyringBackend
+
+PYTHON = sys.executable
+ALL_SCOPES = ("read", "click", "publish", "extendedread")
+AUTHORIZE_URL = re.compile(r"(https?://\S+/oauth/authenticate\?\S+)")
+_FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+@dataclass
+class Result:
+    """What one in-process run of ``flattr`` did."""
+
+    status: int
+    out: str
+    err: str
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring backend that keeps passwords in a dict (the system one is not for tests)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.entries:
+            raise keyring.errors.PasswordDeleteError("no such entry")
+        del self.entries[(service, username)]
+
+
+def _request(method: str, url: str, body: str | None = None) -> tuple[int, str | None, str]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+    target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+    try:
+        conn.request(method, target, body=body, headers=headers)
+        answer = conn.getresponse()
+        return answer.status, answer.getheader("Location"), answer.read().decode()
+    finally:
+        conn.close()
+
+
+def browser_consent(authorize_url: str, *, allow: bool = True) -> str:
+    """Do what a person does in a browser: open the consent page and press a button.
+
+    Plain HTTP, for a server in another process (a FakeFlattr object offers
+    ``consent()`` for the same).
+
+    :returns: the ``Location`` the decision redirects to.
+    """
+    status, _, page = _request("GET", authorize_url)
+    assert status == 200, page
+    fields = dict(_FIELD.findall(page))
+    fields["decision"] = "allow" if allow else "deny"
+    status, location, _ = _request("POST", authorize_url.split("?")[0], urlencode(fields))
+    assert status == 302 and location, status
+    return location
+
+
+def follow(url: str) -> tuple[int, str]:
+    """GET ``url`` as a browser follows a redirect; returns the status and the page."""
+    status, _, page = _request("GET", url)
+    return status, page
+
+
+def subprocess_env(config_dir: Path, **extra: str) -> dict[str, str]:
+    """An environment for ``python -m flattr``: private config dir, no FLATTR_* from outside."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLATTR_")}
+    env["FLATTR_CONFIG_DIR"] = str(config_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
