@@ -231,7 +231,13 @@ class _CappedResponse(http.client.HTTPResponse):
         chunks: list[bytes] = []
         size = 0
         while True:
-            chunk = super().read(min(65536, limit + 1 - size))
+            try:
+                chunk = super().read(min(65536, limit + 1 - size))
+            except BaseException:
+                # Release the socket now (a timeout, a reset), not at garbage
+                # collection, where it would warn about an unclosed socket.
+                self.close()
+                raise
             if not chunk:
                 if expected is not None and size < expected:
                     self.close()
@@ -328,7 +334,9 @@ class Transport:
     :param ca_certs: path to a PEM bundle of CAs to trust instead of the default
         ones (for a private deployment or a test server).
     :param retries: how many times an idempotent request is re-sent after a
-        connection failure or a 502/503/504 answer.
+        connection failure or a 502/503/504 answer (any request is re-sent
+        after a refused connection, since nothing reached the server). A
+        timeout is never retried, so a call fails close to ``timeout``.
     :param max_response_bytes: the largest body accepted, compressed or not.
     :param backoff: base of the exponential backoff, in seconds (full jitter).
     :param max_backoff: the longest single wait between attempts.
@@ -422,7 +430,11 @@ class Transport:
             try:
                 response = self._send_once(request, credentials)
             except _NotSent as exc:
-                if can_retry and not isinstance(exc.cause, ssl.SSLError | httplib2.HttpLib2Error):
+                # Quick refusals are retried; a TLS failure will not heal, and
+                # a timeout is not multiplied: timeout= is the caller's bound.
+                if can_retry and not isinstance(
+                    exc.cause, ssl.SSLError | httplib2.HttpLib2Error | TimeoutError
+                ):
                     self._wait(attempt, None, request, f"connect failed ({exc.cause!r})")
                     continue
                 raise self._connect_error(request, exc.cause) from exc.cause
