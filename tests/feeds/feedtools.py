@@ -44,6 +44,8 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    #: Send no Content-Length: the body ends when the connection closes.
+    omit_length: bool = False
 
 
 class FeedServer:
@@ -66,7 +68,8 @@ class FeedServer:
                     time.sleep(route.delay)
                 self.send_response(route.status)
                 headers = {"Content-Type": "application/rss+xml", **route.headers}
-                headers.setdefault("Content-Length", str(len(route.body)))
+                if not route.omit_length:
+                    headers.setdefault("Content-Length", str(len(route.body)))
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("Connection", "close")
@@ -84,7 +87,9 @@ class FeedServer:
         if ssl_context is not None:
             self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
             self.scheme = "https"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
