@@ -18,7 +18,7 @@ from flattr.feeds import (
 from ._commands import open_client
 from ._config import Settings
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CLIError, describe
-from ._output import print_table
+from ._output import clean, print_table
 
 __all__ = ["add_feed_parser", "run_feed_publish"]
 
@@ -96,15 +96,20 @@ def add_feed_parser(
 
 
 def _row(result: Registered | Skipped | Failed, profile: str) -> tuple[str, str, str, str]:
+    outcome = result.outcome
     if isinstance(result, Registered):
-        note = "would be registered" if result.thing is None else f"id {result.thing.id}"
+        if result.thing is None:
+            outcome = "would register"
+            note = f"{result.draft.category}, {result.draft.language}"
+        else:
+            note = f"id {result.thing.id}"
     elif isinstance(result, Skipped):
         note = result.reason.value + (f": {result.detail}" if result.detail else "")
     else:
         note = describe(result.error, profile=profile, scope="publish")[0]
     if result.warnings:
         note += f" (warning: {'; '.join(result.warnings)})"
-    return (result.outcome, result.url or "-", result.title, note)
+    return (outcome, result.url or "-", result.title, note)
 
 
 def run_feed_publish(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
@@ -162,6 +167,11 @@ def run_feed_publish(args: argparse.Namespace, settings: Settings, out: TextIO, 
                 (_row(r, settings.profile) for r in report.results),
                 out,
             )
+        if report.failed:
+            print("\nFailed:", file=out)
+            for failure in report.failed:
+                message = describe(failure.error, profile=settings.profile, scope="publish")[0]
+                print(f"  {clean(failure.url or failure.title)}: {clean(message)}", file=out)
         print(report.summary(), file=out)
     if not report.ok:
         print(

@@ -1,0 +1,52 @@
+"""``python -m flattr``, and the library never importing the command line."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from clihelpers import PYTHON, subprocess_env
+
+
+def test_python_dash_m_flattr(tmp_path: Path) -> None:
+    version = subprocess.run(
+        [PYTHON, "-m", "flattr", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=subprocess_env(tmp_path),
+    )
+    assert version.returncode == 0
+    assert version.stdout.startswith("flattr ")
+    usage = subprocess.run(
+        [PYTHON, "-m", "flattr", "whoami", "--profile", "x y"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=subprocess_env(tmp_path),
+    )
+    assert usage.returncode == 2
+    assert usage.stderr.startswith("flattr: error: --profile:")
+    assert usage.stdout == ""
+
+
+def test_the_library_never_imports_the_cli(tmp_path: Path) -> None:
+    code = (
+        "import sys, flattr, flattr.auth, flattr.client, flattr.feeds, flattr.tokenstore, "
+        "flattr.testing\n"
+        "loaded = sorted(m for m in sys.modules if m == 'flattr.cli' or m.startswith('flattr.cli.'))\n"
+        "print(loaded)\n"
+        "sys.exit(1 if loaded else 0)\n"
+    )
+    result = subprocess.run(
+        [PYTHON, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=subprocess_env(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "[]"

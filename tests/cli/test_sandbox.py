@@ -1,0 +1,160 @@
+"""``flattr sandbox`` in a real subprocess, used from a "second terminal" as the README says."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from clihelpers import PYTHON, Result, browser_consent, follow, subprocess_env
+
+from flattr.cli import _login
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
+    """``python -m flattr sandbox --port 0``; yields the process, its exports and its output."""
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "flattr", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(tmp_path / "sandbox-config"),
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if "Press Ctrl-C" in line:
+            break
+    exports = dict(re.findall(r"^\s+export (FLATTR_\w+)=(\S+)$", "".join(lines), re.M))
+    try:
+        yield proc, exports, lines
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
+def test_readme_flow_from_sandbox_to_a_registered_thing(
+    sandbox: tuple[subprocess.Popen[str], dict[str, str], list[str]],
+    run: Run,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proc, exports, lines = sandbox
+    assert set(exports) == {
+        "FLATTR_BASE_URL",
+        "FLATTR_CONSUMER_KEY",
+        "FLATTR_CONSUMER_SECRET",
+        "FLATTR_PROFILE",
+    }
+    assert exports["FLATTR_BASE_URL"].startswith("http://127.0.0.1:")
+    text = "".join(lines)
+    assert f"consumer key:    {exports['FLATTR_CONSUMER_KEY']}" in text
+    assert f"consumer secret: {exports['FLATTR_CONSUMER_SECRET']}" in text
+    assert "flattr login --scope read,click,publish" in text
+
+    # The second terminal: paste the exports, log in, register a thing.
+    for name, value in exports.items():
+        monkeypatch.setenv(name, value)
+    threads: list[threading.Thread] = []
+    pages: list[tuple[int, str]] = []
+
+    def open_browser(url: str) -> bool:
+        thread = threading.Thread(target=lambda: pages.append(follow(browser_consent(url))))
+        thread.start()
+        threads.append(thread)
+        return True
+
+    monkeypatch.setattr(_login, "open_browser", open_browser)
+    login = run("login", "--scope", "read,click,publish")
+    for thread in threads:
+        thread.join(10)
+    assert login.status == 0, login.err
+    assert "Logged in as alice" in login.out
+    assert "Profile 'sandbox'" in login.out
+    assert pages and pages[0][0] == 200
+
+    seeded = run("thing", "browse", "--tag", "podcast")
+    assert "Podcast episode 1" in seeded.out
+    registered = run(
+        "thing",
+        "register",
+        "--url",
+        "https://my.blog.example/first-post",
+        "--title",
+        "My first post",
+        "--description",
+        "Hello from the sandbox.",
+        "--category",
+        "text",
+        "--language",
+        "en_GB",
+        "--json",
+    )
+    assert registered.status == 0, registered.err
+    thing_id = json.loads(registered.out)["id"]
+    found = run("thing", "find-url", "https://my.blog.example/first-post", "--json")
+    assert json.loads(found.out)["id"] == thing_id
+
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert "Sandbox stopped." in out
+    assert "Traceback" not in err
+
+
+def test_sandbox_with_a_chosen_consumer_and_no_seed(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "flattr",
+            "sandbox",
+            "--port",
+            "0",
+            "--empty",
+            "--consumer-key",
+            "my-key-0123456789",
+            "--consumer-secret",
+            "my-secret-0123456789",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(tmp_path),
+    )
+    try:
+        assert proc.stdout is not None
+        head = "".join(next(proc.stdout) for _ in range(5))
+        assert "Users: alice;" in head
+        assert "consumer key:    my-key-0123456789" in head
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_busy_port_is_one_line(run: Run) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("sandbox", "--port", str(port))
+    assert result.status == 1
+    assert result.err.startswith(f"flattr: error: cannot listen on 127.0.0.1:{port}")
+    assert "--port 0" in result.err
+
+
+def test_half_a_consumer_is_a_usage_error(run: Run) -> None:
+    result = run("sandbox", "--port", "0", "--consumer-key", "only-the-key")
+    assert result.status == 2
+    assert "both --consumer-key and --consumer-secret" in result.err
