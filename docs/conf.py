@@ -43,11 +43,10 @@ autodoc_default_options = {"members": True}
 autodoc_type_aliases = {"TokenLike": "flattr.client.TokenLike"}
 
 # Without intersphinx (the build must work offline) references to the
-# standard library cannot be resolved. They are real objects, so they are
-# listed here rather than dropped from the signatures; builtins such as
-# ``str`` and ``int`` need no entry.
+# standard library cannot be resolved. Qualified names (``collections.abc.X``)
+# are handled by _outside_reference below; the short names that annotations
+# leave in signatures are listed here. Builtins such as ``str`` need no entry.
 nitpick_ignore_regex = [
-    ("py:class", r"(collections\.abc|datetime|enum|types|typing|ssl|pathlib)\..*"),
     ("py:class", r"(Callable|Iterable|Iterator|Mapping|Sequence|Any|TracebackType)"),
     ("py:class", r"(datetime|StrEnum|Path|TextIO|argparse\.ArgumentParser)"),
     # The transport seam is private; FlattrClient(transport=...) is for tests.
@@ -55,13 +54,33 @@ nitpick_ignore_regex = [
     # The API's fixed catalogue (categories, languages, scopes) is private;
     # docs/api.rst shows its contents through the public calls.
     ("py:data", r"flattr\._catalog\..*"),
+    # Where publish_feed's mapping rules live; publish_feed's docstring states them.
+    ("py:mod", r"flattr\._feedmap"),
 ]
 
 
-def _builtin_reference(app, env, node, contnode):  # type: ignore[no-untyped-def]
-    """Accept ``:func:`repr``` and friends: builtins need no link to be real."""
-    target = node.get("reftarget", "")
-    if node.get("refdomain") == "py" and hasattr(builtins, target):
+#: Third-party packages docstrings mention; like the standard library, they
+#: cannot be linked without intersphinx.
+_THIRD_PARTY = {"defusedxml", "feedparser", "httplib2", "keyring", "oauthlib", "pytest", "trustme"}
+
+
+def _outside_reference(app, env, node, contnode):  # type: ignore[no-untyped-def]
+    """Render references to builtins, the standard library and dependencies as plain text.
+
+    They are real objects (``:func:`repr```, ``:class:`os.PathLike```,
+    ``:mod:`feedparser```); only their documentation is out of reach offline.
+    Anything inside :mod:`flattr` must still resolve.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "").lstrip("~.")
+    top, dot, _ = target.partition(".")
+    if hasattr(builtins, target):
+        return contnode
+    # Only a qualified name (or a module) counts: a bare ``token`` or
+    # ``types`` is more likely a broken reference than the stdlib module.
+    qualified = bool(dot) or node.get("reftype") == "mod"
+    if qualified and (top in sys.stdlib_module_names or top in _THIRD_PARTY):
         return contnode
     return None
 
@@ -72,13 +91,16 @@ def _dataclass_factories(  # type: ignore[no-untyped-def]
     """Show ``field(default_factory=set)`` as ``= set()`` instead of ``= <factory>``.
 
     ``<factory>`` is not Python, so Sphinx could not parse such a signature.
+    A lambda factory shows as ``= ...``.
     """
     if not signature or "<factory>" not in signature or not dataclasses.is_dataclass(obj):
         return None
     for f in dataclasses.fields(obj):
         if f.default_factory is dataclasses.MISSING:
             continue
-        call = f"{getattr(f.default_factory, '__name__', 'factory')}()"
+        name = getattr(f.default_factory, "__name__", "")
+        # A lambda has no name a reader could call: show "..." (computed).
+        call = f"{name}()" if name.isidentifier() else "..."
         head, sep, tail = signature.partition(f"{f.name}: ")
         if sep and "<factory>" in tail:
             signature = head + sep + tail.replace("<factory>", call, 1)
@@ -86,7 +108,7 @@ def _dataclass_factories(  # type: ignore[no-untyped-def]
 
 
 def setup(app):  # type: ignore[no-untyped-def]
-    app.connect("missing-reference", _builtin_reference)
+    app.connect("missing-reference", _outside_reference)
     app.connect("autodoc-process-signature", _dataclass_factories)
 
 
