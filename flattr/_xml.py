@@ -91,6 +91,16 @@ def _required_int(parent: Element, name: str, where: str) -> int:
     return _int(_text(parent, name, where), name, where)
 
 
+def _timestamp(parent: Element, name: str, where: str) -> datetime:
+    seconds = _required_int(parent, name, where)
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ResponseError(
+            f"{where}: <{name}> is not a usable Unix time: {str(seconds)[:40]}"
+        ) from None
+
+
 def _optional_int(parent: Element, name: str, where: str) -> int | None:
     value = _optional_text(parent, name)
     return None if value is None or value == "" else _int(value, name, where)
@@ -156,7 +166,7 @@ def _thing(element: Element) -> Thing:
             id=_required_int(owner, "id", "thing owner"),
             username=_text(owner, "username", "thing owner"),
         ),
-        created=datetime.fromtimestamp(_required_int(element, "created", where), UTC),
+        created=_timestamp(element, "created", where),
         clicks=_required_int(element, "clicks", where),
         status=thing_status,
         tags=tags,
