@@ -61,7 +61,7 @@ def parse_root(body: bytes) -> Element:
         ) from exc
     if root.tag != "flattr":
         raise ResponseError(
-            f"expected a <flattr> document, got <{root.tag}>", excerpt=excerpt(body)
+            f"expected a <flattr> document, got <{root.tag[:40]}>", excerpt=excerpt(body)
         )
     return root
 
@@ -215,12 +215,16 @@ def parse_languages(body: bytes) -> tuple[Language, ...]:
 
 
 def parse_error_element(root: Element) -> tuple[str | None, str] | None:
-    """``(code, message)`` of an ``<error>`` element under the root, if any."""
+    """``(code, message)`` of an ``<error>`` element under the root, if any.
+
+    Both are cut short (code 40, message 200 characters): they end up in
+    exception messages and logs, which a hostile server must not flood.
+    """
     error = root.find("error")
     if error is None:
         return None
-    code = _optional_text(error, "code") or None
-    message = _optional_text(error, "message") or ""
+    code = (_optional_text(error, "code") or "")[:40] or None
+    message = (_optional_text(error, "message") or "")[:_EXCERPT]
     return code, message
 
 
