@@ -2,8 +2,11 @@
 
 Every setting is looked up in the same order: the command-line option, then
 its environment variable, then the profile's table in the config file
-(``config.toml`` in the config directory), then, for commands that use a
-stored token, what the token was issued for.
+(``config.toml`` in the config directory). Commands that use a stored token
+take the consumer key and the server from the token unless an option or
+environment variable names them, and then the two must agree: a token is
+only ever sent to the server that issued it, with the application it was
+issued to.
 
 .. code-block:: toml
 

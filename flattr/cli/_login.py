@@ -12,6 +12,7 @@ import argparse
 import html
 import http.server
 import logging
+import os
 import threading
 import webbrowser
 from dataclasses import dataclass
@@ -41,8 +42,8 @@ DEFAULT_WAIT = 300.0
 def open_browser(url: str) -> bool:
     """Open ``url`` in a graphical browser, if there is one.
 
-    Console browsers (lynx, w3m ...) are not used: they would take over the
-    terminal the command is waiting in.
+    Console browsers (lynx, w3m ...) are not used unless ``$BROWSER`` names
+    one: they would take over the terminal the command is waiting in.
 
     :returns: whether a browser was started.
     """
@@ -50,7 +51,7 @@ def open_browser(url: str) -> bool:
         browser = webbrowser.get()
     except webbrowser.Error:
         return False
-    if type(browser) is webbrowser.GenericBrowser:
+    if type(browser) is webbrowser.GenericBrowser and not os.environ.get("BROWSER"):
         return False
     try:
         return bool(browser.open(url, new=2))
@@ -223,7 +224,8 @@ def run_login(
     base_url = settings.base_url()
     store = settings.store()
     where = store.describe(settings.profile)
-    store.load(settings.profile)  # a damaged token there stops us before anything is sent
+    # A damaged token there stops us before anything is sent (it is never overwritten silently).
+    previous = store.load(settings.profile)
 
     def say(text: str) -> None:
         print(text, file=err, flush=True)
@@ -274,6 +276,7 @@ def run_login(
         "base_url": base_url,
         "scopes": list(scopes),
         "stored_in": where,
+        "replaced": previous is not None,
     }
     if getattr(args, "json", False):
         print_json(result, out)
@@ -281,6 +284,9 @@ def run_login(
         who = username or "(unknown user)"
         print(f"Logged in as {who} on {base_url} with scopes {','.join(scopes)}.", file=out)
         print(f"Profile {settings.profile!r}: token stored in {where}.", file=out)
+        if previous is not None:
+            earlier = f" (of {previous.username})" if previous.username else ""
+            print(f"It replaces the profile's earlier token{earlier}.", file=out)
     return 0
 
 

@@ -13,6 +13,9 @@ from urllib.parse import urlencode, urlsplit
 import keyring.errors
 from keyring.backend import KeyringBackend
 
+from flattr.testing import FakeFlattr
+from flattr.tokenstore import FileTokenStore, StoredToken
+
 PYTHON = sys.executable
 ALL_SCOPES = ("read", "click", "publish", "extendedread")
 AUTHORIZE_URL = re.compile(r"(https?://\S+/oauth/authenticate\?\S+)")
@@ -26,6 +29,15 @@ class Result:
     status: int
     out: str
     err: str
+
+
+@dataclass
+class Login:
+    """A profile logged in to a FakeFlattr (the token written straight into the store)."""
+
+    fake: FakeFlattr
+    store: FileTokenStore
+    record: StoredToken
 
 
 class MemoryKeyring(KeyringBackend):

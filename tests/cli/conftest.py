@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import keyring
 import pytest
-from clihelpers import ALL_SCOPES, MemoryKeyring, Result
+from clihelpers import ALL_SCOPES, Login, MemoryKeyring, Result
 
 import flattr
 from flattr.cli import main
@@ -39,15 +38,6 @@ def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(status, captured.out, captured.err)
 
     return runner
-
-
-@dataclass
-class Login:
-    """A profile logged in to a FakeFlattr (the token written straight into the store)."""
-
-    fake: FakeFlattr
-    store: FileTokenStore
-    record: StoredToken
 
 
 @pytest.fixture

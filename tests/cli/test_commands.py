@@ -6,8 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from clihelpers import Result
-from conftest import Login
+from clihelpers import Login, Result
 
 from flattr.cli import build_parser
 

@@ -294,6 +294,9 @@ def test_profiles_are_separate_and_logout_removes_one(
     assert run("login").status == 0
     store = FileTokenStore(config_dir / "tokens")
     assert store.profiles() == ("default", "work")
+    again = run("login")
+    assert again.status == 0
+    assert "It replaces the profile's earlier token (of alice)." in again.out
 
     out = run("logout", "--profile", "work")
     assert out.status == 0
@@ -379,3 +382,17 @@ def test_login_debug_output_holds_no_secret(
     for secret in (consumer_env.consumer.secret, stored["token"]["secret"], verifier):
         assert secret not in result.err
         assert secret not in result.out
+
+
+def test_console_browsers_are_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    monkeypatch.delenv("BROWSER", raising=False)
+    monkeypatch.setattr(webbrowser, "get", lambda: webbrowser.GenericBrowser("lynx"))
+    assert _login.open_browser("http://127.0.0.1:9/x") is False
+
+    def no_browser() -> webbrowser.BaseBrowser:
+        raise webbrowser.Error("could not locate runnable browser")
+
+    monkeypatch.setattr(webbrowser, "get", no_browser)
+    assert _login.open_browser("http://127.0.0.1:9/x") is False

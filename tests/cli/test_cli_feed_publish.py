@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from clihelpers import Result
-from conftest import Login
+from clihelpers import Login, Result
 
+import flattr
 from flattr.cli import main
 
 Run = Callable[..., Result]
@@ -175,7 +175,7 @@ def test_without_publish_scope_every_entry_fails_with_a_hint(
     logged_in.store.save(
         "default",
         StoredToken(
-            token=__import__("flattr").AccessToken(token.key, token.secret),
+            token=flattr.AccessToken(token.key, token.secret),
             consumer_key=logged_in.fake.consumer.key,
             base_url=logged_in.fake.base_url,
             scopes=("read",),
