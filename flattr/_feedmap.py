@@ -198,6 +198,9 @@ _HIDDEN: Final = frozenset(
     {"head", "iframe", "noscript", "object", "script", "style", "svg", "template", "title"}
 )
 _SPACES: Final = re.compile(r"[^\S\n]+")
+#: Control characters (Unicode category Cc) but tab and newline, lone
+#: surrogates, and the two non-characters XML cannot carry.
+_UNSAFE: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _BLANK_LINES: Final = re.compile(r"\n{3,}")
 
 
@@ -239,12 +242,7 @@ class _TextExtractor(HTMLParser):
 def _clean(text: str) -> str:
     """NFC, no characters XML cannot carry, spaces collapsed, at most one blank line."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = "".join(
-        ch
-        for ch in text
-        if ch in "\n\t"
-        or (unicodedata.category(ch) not in ("Cc", "Cs") and ch not in "\ufffe\uffff")
-    )
+    text = _UNSAFE.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 

@@ -38,10 +38,9 @@ import json
 import logging
 import os
 import ssl
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -774,81 +773,27 @@ def publish_feed(
     )
     total = len(feed.entries)
     results: dict[int, EntryResult] = {}
-    lock = threading.Lock()
 
     def finish(result: EntryResult) -> None:
-        with lock:
-            results[result.index] = result
-            done = len(results)
+        results[result.index] = result
         if on_progress is not None:
-            on_progress(PublishProgress(done, total, result))
+            on_progress(PublishProgress(len(results), total, result))
 
-    drafts: list[tuple[int, ThingDraft, tuple[str, ...]]] = []
-    failed_early: list[Failed] = []
-    for index, entry in enumerate(feed.entries):
-        try:
-            draft, warnings = map_entry(entry, context)
-        except ValidationError as exc:
-            failed_early.append(
-                Failed(
-                    index=index,
-                    url=entry_link(entry, feed.base_url),
-                    title=entry_title(entry),
-                    error=exc,
-                )
-            )
-            continue
-        drafts.append((index, draft, warnings))
-
-    owned = _owned_things(client) if drafts else {}
-    for failure in failed_early:
-        finish(failure)
-    pending: list[tuple[int, ThingDraft, tuple[str, ...]]] = []
+    # The user's things are listed first, so each entry can be sent as soon as
+    # it is mapped: mapping the rest overlaps with the registrations under way.
+    owned = _owned_things(client) if total else {}
     first_with_url: dict[str, int] = {}
-    for index, draft, warnings in drafts:
-        common: dict[str, Any] = {
-            "index": index,
-            "url": draft.url,
-            "title": draft.title,
-            "draft": draft,
-            "warnings": warnings,
-        }
-        if draft.url in owned:
-            finish(
-                Skipped(
-                    **common,
-                    reason=SkipReason.ALREADY_REGISTERED,
-                    detail="you own it",
-                    thing=owned[draft.url],
-                )
-            )
-        elif draft.url in first_with_url:
-            finish(
-                Skipped(
-                    **common,
-                    reason=SkipReason.DUPLICATE_ENTRY,
-                    detail=f"same URL as entry {first_with_url[draft.url] + 1}",
-                )
-            )
-        else:
-            first_with_url[draft.url] = index
-            pending.append((index, draft, warnings))
-
-    if dry_run:
-        for index, draft, warnings in pending:
-            finish(
-                Registered(
-                    index=index,
-                    url=draft.url,
-                    title=draft.title,
-                    draft=draft,
-                    thing=None,
-                    warnings=warnings,
-                )
-            )
-    else:
-        with contextlib.closing(_register_all(client, pending, workers)) as registrations:
-            for result in registrations:
+    with contextlib.closing(_Registrar(client, workers)) as registrar:
+        for index, entry in enumerate(feed.entries):
+            outcome = _plan(index, entry, context, owned, first_with_url, dry_run)
+            if isinstance(outcome, _Pending):
+                registrar.submit(outcome)
+            else:
+                finish(outcome)
+            for result in registrar.finished(block=False):
+                finish(result)
+        while registrar.busy:
+            for result in registrar.finished(block=True):
                 finish(result)
 
     ordered = [results[index] for index in sorted(results)]
@@ -863,23 +808,94 @@ def publish_feed(
     )
 
 
-def _register_all(
-    client: FlattrClient,
-    pending: list[tuple[int, ThingDraft, tuple[str, ...]]],
-    workers: int,
-) -> Generator[EntryResult, None, None]:
-    """Register in parallel, yielding results in the calling thread as they finish."""
-    if not pending:
-        return
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flattr-publish")
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """An entry to register."""
+
+    index: int
+    draft: ThingDraft
+    warnings: tuple[str, ...]
+
+
+def _plan(
+    index: int,
+    entry: Mapping[str, Any],
+    context: FeedContext,
+    owned: Mapping[str, Thing],
+    first_with_url: dict[str, int],
+    dry_run: bool,
+) -> EntryResult | _Pending:
+    """What to do with one entry: a result already, or a registration to send."""
     try:
-        futures: set[Future[EntryResult]] = {
-            executor.submit(_register, client, index, draft, warnings)
-            for index, draft, warnings in pending
-        }
-        while futures:
-            done, futures = wait(futures, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        draft, warnings = map_entry(entry, context)
+    except ValidationError as exc:
+        return Failed(
+            index=index,
+            url=entry_link(entry, context.base_url),
+            title=entry_title(entry),
+            error=exc,
+        )
+    common: dict[str, Any] = {
+        "index": index,
+        "url": draft.url,
+        "title": draft.title,
+        "draft": draft,
+        "warnings": warnings,
+    }
+    if draft.url in owned:
+        return Skipped(
+            **common,
+            reason=SkipReason.ALREADY_REGISTERED,
+            detail="you own it",
+            thing=owned[draft.url],
+        )
+    if draft.url in first_with_url:
+        return Skipped(
+            **common,
+            reason=SkipReason.DUPLICATE_ENTRY,
+            detail=f"same URL as entry {first_with_url[draft.url] + 1}",
+        )
+    first_with_url[draft.url] = index
+    if dry_run:
+        return Registered(**common, thing=None)
+    return _Pending(index, draft, warnings)
+
+
+class _Registrar:
+    """Runs registrations on up to ``workers`` threads; results are collected by the caller."""
+
+    def __init__(self, client: FlattrClient, workers: int) -> None:
+        self._client = client
+        self._workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+        self._futures: set[Future[EntryResult]] = set()
+
+    @property
+    def busy(self) -> bool:
+        """Whether registrations are still under way or waiting."""
+        return bool(self._futures)
+
+    def submit(self, pending: _Pending) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._workers, thread_name_prefix="flattr-publish"
+            )
+        self._futures.add(
+            self._executor.submit(
+                _register, self._client, pending.index, pending.draft, pending.warnings
+            )
+        )
+
+    def finished(self, *, block: bool) -> list[EntryResult]:
+        """The results finished so far; with ``block``, waits for at least one."""
+        if not self._futures:
+            return []
+        done, self._futures = wait(
+            self._futures, timeout=None if block else 0, return_when=FIRST_COMPLETED
+        )
+        return [future.result() for future in done]
+
+    def close(self) -> None:
+        """Cancel what has not started; wait for what has (a register is never abandoned)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)

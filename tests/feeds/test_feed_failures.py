@@ -223,7 +223,7 @@ def test_unknown_language_needs_the_language_argument(
         assert isinstance(failure.error, flattr.ValidationError)
         assert failure.error.field == "language"
         assert "x-klingon" in str(failure.error)
-    assert fake.requests == []  # nothing to register, so nothing listed or sent
+    assert fake.requests_to(REGISTER) == []
 
     with_fallback = flattr.publish_feed(client, feed, language="en-us")
     assert len(with_fallback.registered) == 2
