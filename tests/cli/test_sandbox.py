@@ -19,15 +19,16 @@ from flattr.cli import _login
 Run = Callable[..., Result]
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
-    """``python -m flattr sandbox --port 0``; yields the process, its exports and its output."""
+def start_sandbox(
+    config_dir: Path, *options: str
+) -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
+    """``python -m flattr sandbox --port 0 OPTIONS``, read up to its "Press Ctrl-C" line."""
     proc = subprocess.Popen(
-        [PYTHON, "-m", "flattr", "sandbox", "--port", "0"],
+        [PYTHON, "-m", "flattr", "sandbox", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=subprocess_env(tmp_path / "sandbox-config"),
+        env=subprocess_env(config_dir),
     )
     lines: list[str] = []
     assert proc.stdout is not None
@@ -35,7 +36,23 @@ def sandbox(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, s
         lines.append(line)
         if "Press Ctrl-C" in line:
             break
+    else:
+        _, err = proc.communicate(timeout=10)
+        raise AssertionError(f"the sandbox ended early: {err}")
     exports = dict(re.findall(r"^\s+export (FLATTR_\w+)=(\S+)$", "".join(lines), re.M))
+    return proc, exports, lines
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """Ctrl-C, as a person would press it; returns the rest of stdout and stderr."""
+    proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=10)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
+    """A running sandbox: the process, its exports and its first lines of output."""
+    proc, exports, lines = start_sandbox(tmp_path / "sandbox-config")
     try:
         yield proc, exports, lines
     finally:
@@ -105,42 +122,30 @@ def test_readme_flow_from_sandbox_to_a_registered_thing(
     found = run("thing", "find-url", "https://my.blog.example/first-post", "--json")
     assert json.loads(found.out)["id"] == thing_id
 
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=10)
+    out, err = stop(proc)
     assert proc.returncode == 0, err
     assert "Sandbox stopped." in out
     assert "Traceback" not in err
 
 
 def test_sandbox_with_a_chosen_consumer_and_no_seed(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "flattr",
-            "sandbox",
-            "--port",
-            "0",
-            "--empty",
-            "--consumer-key",
-            "my-key-0123456789",
-            "--consumer-secret",
-            "my-secret-0123456789",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=subprocess_env(tmp_path),
+    proc, exports, lines = start_sandbox(
+        tmp_path,
+        "--empty",
+        "--consumer-key",
+        "my-key-0123456789",
+        "--consumer-secret",
+        "my-secret-0123456789",
     )
     try:
-        assert proc.stdout is not None
-        head = "".join(next(proc.stdout) for _ in range(5))
-        assert "Users: alice;" in head
-        assert "consumer key:    my-key-0123456789" in head
+        text = "".join(lines)
+        assert "Users: alice;" in text
+        assert exports["FLATTR_CONSUMER_KEY"] == "my-key-0123456789"
+        assert exports["FLATTR_CONSUMER_SECRET"] == "my-secret-0123456789"
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=10)
+        out, _ = stop(proc)
     assert proc.returncode == 0
+    assert "Sandbox stopped." in out
 
 
 def test_busy_port_is_one_line(run: Run) -> None:
