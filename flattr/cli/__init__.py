@@ -16,7 +16,9 @@ Exit statuses: 0 success, 1 failure, 2 usage error, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -25,7 +27,7 @@ from typing import TextIO
 from flattr._version import __version__
 from flattr.errors import FlattrError
 
-from ._errors import EXIT_INTERRUPTED, EXIT_USAGE, CLIError, describe
+from ._errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, CLIError, describe
 
 __all__ = ["build_parser", "main"]
 
@@ -418,6 +420,15 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return handler(Context(args, settings, out, err))
 
 
+def _silence_stdout() -> None:
+    """After the reader of stdout went away (``flattr languages | head -1``), write nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``flattr`` command.
 
@@ -436,7 +447,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if logging_context is not None:
             logging_context.__enter__()
-        return _dispatch(parser, args)
+        status = _dispatch(parser, args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("flattr: interrupted", file=err)
         return EXIT_INTERRUPTED
@@ -461,4 +477,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if logging_context is not None:
             logging_context.__exit__(None, None, None)
-        sys.stdout.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from clihelpers import PYTHON, subprocess_env
+from clihelpers import PYTHON, Login, subprocess_env
 
 
 def test_python_dash_m_flattr(tmp_path: Path) -> None:
@@ -50,3 +50,27 @@ def test_the_library_never_imports_the_cli(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_a_reader_that_goes_away_is_no_traceback(logged_in: Login, config_dir: Path) -> None:
+    for number in range(300):
+        logged_in.fake.add_thing(
+            logged_in.fake.user,
+            url=f"https://blog.example.org/post/{number}",
+            title=f"Post number {number}",
+            description="Enough JSON to overflow a pipe buffer. " * 3,
+        )
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "flattr", "thing", "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(config_dir, FLATTR_CONSUMER_SECRET=logged_in.fake.consumer.secret),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().strip() == b"["
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read()
+    proc.stderr.close()
+    proc.wait(60)
+    assert proc.returncode == 1
+    assert err == b""
