@@ -19,21 +19,18 @@ so that a token is not used with another application by mistake.
 >>> import tempfile
 >>> from flattr import AccessToken
 >>> from flattr.tokenstore import FileTokenStore, StoredToken
->>> store = FileTokenStore(tempfile.mkdtemp())
->>> store.save("default", StoredToken(
-...     token=AccessToken("abcdef123456", "s3cr3t"),
-...     consumer_key="my-consumer-key",
-...     base_url="https://api.flattr.com",
-...     scopes=("read", "publish"),
-... ))
->>> store.load("default").token
-AccessToken(key='abcd…')
->>> store.profiles()
-('default',)
->>> store.delete("default")
-True
->>> store.load("default") is None
-True
+>>> with tempfile.TemporaryDirectory() as directory:
+...     store = FileTokenStore(directory)
+...     store.save("default", StoredToken(
+...         token=AccessToken("abcdef123456", "s3cr3t"),
+...         consumer_key="my-consumer-key",
+...         base_url="https://api.flattr.com",
+...         scopes=("read", "publish"),
+...     ))
+...     print(store.load("default").token, store.profiles(), oct(store.path().stat().st_mode))
+...     print(store.delete("default"), store.load("default"))
+AccessToken(key='abcd…') ('default',) 0o100600
+True None
 """
 
 from __future__ import annotations
@@ -80,11 +77,16 @@ class TokenStoreError(FlattrError):
     The message says which file (or keyring entry) and what to do about it.
 
     :ivar location: the file path or keyring entry concerned.
+    :ivar reason: what kind of problem: ``"damaged"`` (unreadable content;
+        remove it and log in again), ``"insecure"`` (a mode wider than
+        ``0600``, another owner, a symlink), ``"unavailable"`` (no keyring
+        package or backend) or ``"io"`` (the system refused to read or write).
     """
 
-    def __init__(self, message: str, *, location: str = "") -> None:
+    def __init__(self, message: str, *, location: str = "", reason: str = "io") -> None:
         super().__init__(message)
         self.location = location
+        self.reason = reason
 
 
 def validate_profile(name: object) -> str:
@@ -225,12 +227,15 @@ def _parse_record(text: str | bytes, where: str) -> StoredToken:
         raise TokenStoreError(
             f"the stored token is not valid JSON ({exc.__class__.__name__}: {exc}); {hint}",
             location=where,
+            reason="damaged",
         ) from None
     try:
         return StoredToken.from_dict(data)
     except ValidationError as exc:
         raise TokenStoreError(
-            f"the stored token is incomplete or damaged ({exc}); {hint}", location=where
+            f"the stored token is incomplete or damaged ({exc}); {hint}",
+            location=where,
+            reason="damaged",
         ) from None
 
 
@@ -285,10 +290,12 @@ class FileTokenStore:
         except FileNotFoundError:
             return None
         except OSError as exc:
+            symlink = path.is_symlink()
             raise TokenStoreError(
                 f"cannot open the token file {path}: {exc.strerror or exc}"
-                + (" (it must not be a symlink)" if path.is_symlink() else ""),
+                + (" (it must not be a symlink)" if symlink else ""),
                 location=str(path),
+                reason="insecure" if symlink else "io",
             ) from None
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
@@ -298,6 +305,7 @@ class FileTokenStore:
                     f"the token file {path} is {info.st_size} bytes, far too large for a token; "
                     "remove it and log in again",
                     location=str(path),
+                    reason="damaged",
                 )
             data = handle.read(_MAX_FILE_BYTES + 1)
         return _parse_record(data, str(path))
@@ -305,7 +313,9 @@ class FileTokenStore:
     @staticmethod
     def _check_private(path: Path, info: os.stat_result) -> None:
         if not stat.S_ISREG(info.st_mode):
-            raise TokenStoreError(f"{path} is not a regular file", location=str(path))
+            raise TokenStoreError(
+                f"{path} is not a regular file", location=str(path), reason="damaged"
+            )
         if not _is_posix():
             return
         if info.st_uid != os.getuid():
@@ -313,6 +323,7 @@ class FileTokenStore:
                 f"the token file {path} belongs to another user (uid {info.st_uid}); "
                 "refusing to use it",
                 location=str(path),
+                reason="insecure",
             )
         if info.st_mode & _PRIVATE_MASK:
             mode = stat.S_IMODE(info.st_mode)
@@ -321,6 +332,7 @@ class FileTokenStore:
                 f"token; refusing to use it. Run `chmod 600 {path}` if you are sure nobody did, "
                 "otherwise revoke the application on Flattr and log in again",
                 location=str(path),
+                reason="insecure",
             )
 
     def save(self, profile: str, record: StoredToken) -> None:
@@ -338,7 +350,9 @@ class FileTokenStore:
         try:
             self.load(profile)
         except TokenStoreError as exc:
-            raise TokenStoreError(f"not replacing {path}: {exc}", location=str(path)) from None
+            raise TokenStoreError(
+                f"not replacing {path}: {exc}", location=str(path), reason=exc.reason
+            ) from None
         payload = (json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n").encode()
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -423,7 +437,8 @@ class KeyringTokenStore:
             import keyring.errors
         except ImportError:
             raise TokenStoreError(
-                "the keyring token store needs the keyring package: pip install 'flattr[keyring]'"
+                "the keyring token store needs the keyring package: pip install 'flattr[keyring]'",
+                reason="unavailable",
             ) from None
         self._keyring = keyring
         self._errors = keyring.errors
@@ -443,6 +458,7 @@ class KeyringTokenStore:
             f"cannot {action} the {self.describe(profile)} ({exc.__class__.__name__}: {exc}); "
             "check that a keyring backend is available and unlocked, or use the file store",
             location=self.describe(profile),
+            reason="unavailable",
         )
 
     def load(self, profile: str = "default") -> StoredToken | None:
@@ -474,6 +490,7 @@ class KeyringTokenStore:
             raise TokenStoreError(
                 f"not replacing the {self.describe(profile)}: {exc}",
                 location=self.describe(profile),
+                reason=exc.reason,
             ) from None
         try:
             self._keyring.set_password(

@@ -69,8 +69,12 @@ def describe(
     if isinstance(exc, ValidationError):
         text, status = str(exc), EXIT_USAGE
     elif isinstance(exc, TokenStoreError):
-        logout = "flattr logout" + ("" if profile == "default" else f" --profile {profile}")
-        text = f"{exc} (`{logout}` removes it)"
+        text = str(exc)
+        if exc.reason in ("damaged", "insecure"):
+            logout = "flattr logout" + ("" if profile == "default" else f" --profile {profile}")
+            text += f" (`{logout}` removes it)"
+        elif exc.reason == "unavailable":
+            text += " (--token-store file keeps tokens in private files instead)"
     elif isinstance(exc, RegistrationError):
         text = f"the server refused to register the thing ({_api_prefix(exc)})"
         text += (

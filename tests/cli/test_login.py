@@ -396,3 +396,20 @@ def test_console_browsers_are_not_started(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(webbrowser, "get", no_browser)
     assert _login.open_browser("http://127.0.0.1:9/x") is False
+
+
+def test_locked_keyring_is_one_line_with_a_way_out(
+    logged_in: object, run: Run, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring.errors
+
+    def locked(service: str, username: str) -> str | None:
+        raise keyring.errors.KeyringLocked("the collection is locked")
+
+    monkeypatch.setattr(memory_keyring, "get_password", locked)
+    result = run("whoami", "--token-store", "keyring")
+    assert result.status == 1
+    assert result.err.count("\n") == 1
+    assert "cannot read the keyring entry flattr/default (KeyringLocked" in result.err
+    assert "--token-store file keeps tokens in private files" in result.err
+    assert "flattr logout" not in result.err

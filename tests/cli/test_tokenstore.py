@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,8 +126,10 @@ def test_damaged_file_is_a_clear_error_and_never_replaced(
     with pytest.raises(TokenStoreError, match=message) as info:
         store.load("default")
     assert str(path) in str(info.value)
-    with pytest.raises(TokenStoreError, match="not replacing"):
+    assert info.value.reason == "damaged"
+    with pytest.raises(TokenStoreError, match="not replacing") as refused:
         store.save("default", record())
+    assert refused.value.reason == "damaged"
     assert path.read_bytes() == content
     assert store.delete("default") is True
     store.save("default", record())
@@ -138,6 +141,7 @@ def test_wider_mode_is_refused(store: FileTokenStore) -> None:
     store.path("default").chmod(0o640)
     with pytest.raises(TokenStoreError, match="mode 0640") as info:
         store.load("default")
+    assert info.value.reason == "insecure"
     assert SECRET not in str(info.value)
 
 
@@ -154,8 +158,9 @@ def test_symlink_is_refused(store: FileTokenStore, tmp_path: Path) -> None:
     elsewhere.save("real", record())
     store.directory.mkdir(parents=True)
     store.path("default").symlink_to(elsewhere.path("real"))
-    with pytest.raises(TokenStoreError, match="symlink"):
+    with pytest.raises(TokenStoreError, match="symlink") as info:
         store.load("default")
+    assert info.value.reason == "insecure"
 
 
 def test_profile_names_cannot_escape_the_directory(store: FileTokenStore) -> None:
@@ -197,3 +202,10 @@ def test_keyring_damaged_entry(memory_keyring: MemoryKeyring) -> None:
     with pytest.raises(TokenStoreError, match="not replacing"):
         keyring_store.save("default", record())
     assert keyring_store.delete("default") is True
+
+
+def test_keyring_package_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "keyring", None)  # as if it were not installed
+    with pytest.raises(TokenStoreError, match=r"pip install 'flattr\[keyring\]'") as info:
+        KeyringTokenStore()
+    assert info.value.reason == "unavailable"
