@@ -41,6 +41,18 @@ class CLIError(Exception):
         self.status = status
 
 
+#: OAuth problems that mean the consumer key or secret is wrong, not the user's token.
+_CONSUMER_PROBLEMS = frozenset(
+    {
+        "consumer_key_unknown",
+        "consumer_key_rejected",
+        "consumer_key_refused",
+        "signature_invalid",
+        "signature_method_rejected",
+    }
+)
+
+
 def _login_command(profile: str, scope: str | None = None) -> str:
     parts = ["flattr login"]
     if profile != "default":
@@ -105,10 +117,16 @@ def describe(
     elif isinstance(exc, TLSError):
         text = f"{exc} (the command takes --ca-certs or FLATTR_CA_CERTS)"
     elif isinstance(exc, TransportError):
-        text = f"{exc}; is --base-url (or FLATTR_BASE_URL) right, and is the server running?"
+        text = f"{exc}. Is the server running? --base-url or FLATTR_BASE_URL chooses it"
     elif isinstance(exc, OAuthError):
         if exc.problem == "denied":
             text = f"{exc}; run `{_login_command(profile)}` again and choose Allow"
+        elif exc.problem in _CONSUMER_PROBLEMS:
+            text = (
+                f"{exc} (OAuth problem: {exc.problem}). The application's key and secret come "
+                "from --consumer-key/--consumer-secret, FLATTR_CONSUMER_KEY/FLATTR_CONSUMER_SECRET "
+                "or config.toml"
+            )
         else:
             text = f"{exc} (OAuth problem: {exc.problem}); run `{_login_command(profile)}` again"
     elif isinstance(exc, ResponseError):

@@ -75,12 +75,11 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
         ]
         print("\n".join(lines), file=out, flush=True)
         event = stop or threading.Event()
-        try:
-            while not event.wait(_FORGET_EVERY):
-                fake.clear_requests()
-        except KeyboardInterrupt:
-            pass
-        print("Sandbox stopped.", file=out, flush=True)
+        while not event.wait(_FORGET_EVERY):
+            fake.clear_requests()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a sandbox ends, whenever it comes
     finally:
         fake.stop()
+    print("Sandbox stopped.", file=out, flush=True)
     return 0

@@ -284,7 +284,7 @@ def test_server_down_is_one_line(logged_in: Login, run: Run) -> None:
     assert result.status == 1
     assert result.err.count("\n") == 1
     assert "could not connect" in result.err
-    assert "is the server running?" in result.err
+    assert "Is the server running? --base-url or FLATTR_BASE_URL chooses it" in result.err
 
 
 def test_server_error_status(logged_in: Login, run: Run) -> None:

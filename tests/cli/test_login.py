@@ -413,3 +413,30 @@ def test_locked_keyring_is_one_line_with_a_way_out(
     assert "cannot read the keyring entry flattr/default (KeyringLocked" in result.err
     assert "--token-store file keeps tokens in private files" in result.err
     assert "flattr logout" not in result.err
+
+
+def test_wrong_consumer_points_at_the_consumer_settings(fake: FakeFlattr, run: Run) -> None:
+    unknown = run(
+        "login",
+        "--base-url",
+        fake.base_url,
+        "--consumer-key",
+        "wrongkey",
+        "--consumer-secret",
+        "whatever",
+    )
+    assert unknown.status == 1
+    assert "consumer_key_unknown" in unknown.err
+    assert "FLATTR_CONSUMER_KEY/FLATTR_CONSUMER_SECRET" in unknown.err
+    bad_secret = run(
+        "login",
+        "--base-url",
+        fake.base_url,
+        "--consumer-key",
+        fake.consumer.key,
+        "--consumer-secret",
+        "wrong-secret",
+    )
+    assert bad_secret.status == 1
+    assert "signature_invalid" in bad_secret.err
+    assert "wrong-secret" not in bad_secret.err
