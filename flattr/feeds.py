@@ -79,6 +79,7 @@ __all__ = [
     "EntryResult",
     "Failed",
     "FeedSource",
+    "MAX_WORKERS",
     "PublishProgress",
     "PublishReport",
     "Registered",
