@@ -26,6 +26,7 @@ import http.client
 import logging
 import random
 import select
+import socket
 import ssl
 import threading
 import time
@@ -270,9 +271,12 @@ class _ConnectionMixin:
 
     def connect(self) -> None:
         try:
-            super().connect()  # type: ignore[misc]
+            self._open()
         except (OSError, httplib2.HttpLib2Error) as exc:
             raise _NotSent(exc) from exc
+
+    def _open(self) -> None:
+        super().connect()  # type: ignore[misc]
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         if self.one_shot:
@@ -291,6 +295,37 @@ class _ConnectionMixin:
             raise _NoAnswer(exc) from exc
 
 
+class _TLSConnectionMixin(_ConnectionMixin):
+    """Connects without leaving a socket behind when connecting fails.
+
+    httplib2's HTTPS ``connect`` closes only ``self.sock`` on failure, which
+    is not set until TLS is up: a refused or timed-out connection leaves its
+    socket to the garbage collector (a ``ResourceWarning``, an error under
+    ``-W error``). :func:`socket.create_connection` closes on failure; the
+    TLS wrapping uses httplib2's own context (CA bundle, minimum version,
+    hostname check).
+    """
+
+    host: str
+    port: int
+    timeout: float | None
+    sock: socket.socket | None
+    proxy_info: Any
+    _context: ssl.SSLContext
+
+    def _open(self) -> None:
+        if self.proxy_info:
+            super()._open()
+            return
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
 def _connection_types(max_bytes: int, one_shot: bool) -> dict[str, type[Any]]:
     response_class = type("_Response", (_CappedResponse,), {"max_bytes": max_bytes})
     attrs = {"response_class": response_class, "one_shot": one_shot}
@@ -299,7 +334,7 @@ def _connection_types(max_bytes: int, one_shot: bool) -> dict[str, type[Any]]:
             "_HTTPConnection", (_ConnectionMixin, httplib2.HTTPConnectionWithTimeout), attrs
         ),
         "https": type(
-            "_HTTPSConnection", (_ConnectionMixin, httplib2.HTTPSConnectionWithTimeout), attrs
+            "_HTTPSConnection", (_TLSConnectionMixin, httplib2.HTTPSConnectionWithTimeout), attrs
         ),
     }
 
