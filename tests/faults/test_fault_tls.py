@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import gc
 import inspect
 import socket
 import ssl
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -179,3 +181,20 @@ def test_there_is_no_switch_to_turn_verification_off(tls_fake: FakeFlattr) -> No
             assert not any(word in name for name in names), (target, names)
     http = Transport()._default_http()
     assert http.disable_ssl_certificate_validation is False
+
+
+def test_failed_https_connects_leave_no_socket_behind(tls_fake: FakeFlattr) -> None:
+    """httplib2's HTTPS connect leaks its socket when connecting fails; ours does not."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for base_url in (f"https://127.0.0.1:{closed_port}", tls_fake.base_url):
+            api, _ = client_for(base_url, retries=1)
+            with pytest.raises(flattr.TransportError):
+                api.me()
+            del api
+        gc.collect()
+    leaks = [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == []
