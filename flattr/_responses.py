@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from http import HTTPStatus
 from urllib.parse import parse_qsl
 
 from flattr import _xml
-from flattr._transport import Request, Response
+from flattr._transport import Request, Response, _retry_after
 from flattr.errors import (
     APIError,
     AuthenticationError,
@@ -101,7 +102,14 @@ def api_error(request: Request, response: Response, *, registration: bool = Fals
         cls: type[APIError] = RegistrationError
     else:
         cls = error_for_status(response.status)
-    return cls(response.status, message, code=code, method=request.method, path=request.path)
+    return cls(
+        response.status,
+        message,
+        code=code,
+        method=request.method,
+        path=request.path,
+        retry_after=_retry_after(response.headers, time.time()),
+    )
 
 
 def xml_body(request: Request, response: Response, *, registration: bool = False) -> bytes:

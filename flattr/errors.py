@@ -152,6 +152,9 @@ class APIError(FlattrError):
     :ivar message: the server's own message (or the HTTP reason phrase).
     :ivar method: the HTTP method of the request.
     :ivar path: the request path, without query string.
+    :ivar retry_after: the seconds the server asked to wait (``Retry-After``)
+        before trying again, or ``None`` when it did not say. A 503 whose wait
+        is longer than the client's ``max_retry_after`` arrives here at once.
     """
 
     #: What to try, appended to ``str(exc)``; subclasses refine it.
@@ -166,18 +169,22 @@ class APIError(FlattrError):
         method: str = "",
         path: str = "",
         hint: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.status = status
         self.code = code
         self.message = message
         self.method = method
         self.path = path
+        self.retry_after = retry_after
         if hint is not None:
             self.hint = hint
         where = f"{method} {path}: " if method or path else ""
         text = f"{where}{status} {message}".rstrip()
         if self.hint:
             text = f"{text}. {self.hint}"
+        if retry_after is not None:
+            text = f"{text} (the server asked to wait {retry_after:.0f} s)"
         super().__init__(text)
 
 

@@ -81,6 +81,25 @@ def test_retries_zero_sends_once(make_rig: RigFactory) -> None:
     assert rig.waits == []
 
 
+def test_retry_after_on_the_last_attempt_is_reported(make_rig: RigFactory) -> None:
+    rig = make_rig(retries=1)
+    when = email.utils.formatdate(time.time() + 20, usegmt=True)
+    rig.fake.inject_fault(ME, "status", status=503, retry_after=when, every=1)
+    with pytest.raises(flattr.ServerError) as caught:
+        rig.client.me()
+    assert len(rig.fake.requests_to(ME)) == 2
+    assert caught.value.retry_after is not None
+    assert 17 <= caught.value.retry_after <= 20
+
+
+def test_no_retry_after_means_none(make_rig: RigFactory) -> None:
+    rig = make_rig(retries=0)
+    rig.fake.inject_fault(ME, "status", status=503)
+    with pytest.raises(flattr.ServerError) as caught:
+        rig.client.me()
+    assert caught.value.retry_after is None
+
+
 def test_500_is_not_retried(rig: Rig) -> None:
     # Only the gateway/overload answers are retried; a 500 is the server's verdict.
     rig.fake.inject_fault(ME, "status", status=500)
@@ -131,6 +150,9 @@ def test_retry_after_beyond_the_cap_fails_at_once(make_rig: RigFactory) -> None:
     with pytest.raises(flattr.ServerError) as caught:
         rig.client.me()
     assert caught.value.status == 503
+    # the caller learns how long the server wants it to wait
+    assert caught.value.retry_after == 3600
+    assert "wait 3600 s" in str(caught.value)
     assert rig.waits == []
     assert len(rig.fake.requests_to(ME)) == 1
 
