@@ -103,6 +103,34 @@ def test_register_timeout_is_uncertain_and_fast(make_rig: RigFactory) -> None:
     assert len(rig.fake.requests_to(REGISTER, "POST")) == 1
 
 
+@pytest.mark.parametrize(
+    ("kind", "error_class"),
+    [
+        ("html", flattr.ResponseError),
+        ("malformed_xml", flattr.ResponseError),
+        ("xml_bomb", flattr.ResponseError),
+        ("invalid_utf8", flattr.ResponseError),
+        ("oversize", flattr.ResponseTooLargeError),
+    ],
+)
+def test_register_with_an_unreadable_answer_is_not_resent(
+    rig: Rig, kind: str, error_class: type[flattr.FlattrError]
+) -> None:
+    rig.fake.inject_fault(REGISTER, kind)
+    with pytest.raises(error_class) as caught:
+        register(rig.client)
+    assert type(caught.value) is error_class
+    assert len(rig.fake.requests_to(REGISTER, "POST")) == 1
+    assert rig.waits == []
+
+
+def test_register_answered_as_text_plain_still_returns_the_thing(rig: Rig) -> None:
+    rig.fake.inject_fault(REGISTER, "wrong_content_type")
+    assert register(rig.client).url == URL
+    assert len(rig.fake.requests_to(REGISTER, "POST")) == 1
+    assert len(rig.fake.things) == 1
+
+
 def test_httplib2_global_retries_cannot_resend_a_register(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
