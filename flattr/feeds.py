@@ -576,7 +576,12 @@ def _parse(loaded: _Loaded) -> _Feed:
 
     headers = {"content-type": loaded.content_type} if loaded.content_type else None
     # Bytes only: given a string, feedparser would open URLs and files itself.
-    parsed = feedparser.parse(loaded.data, response_headers=headers)
+    # Its HTML sanitizer and the resolving of links inside HTML are skipped:
+    # the mapping keeps only the text (script and style dropped), never markup,
+    # and they cost a third of the parsing time.
+    parsed = feedparser.parse(
+        loaded.data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+    )
     entries = tuple(parsed.get("entries") or ())
     warnings: list[str] = []
     if parsed.get("bozo"):
