@@ -378,7 +378,11 @@ class PublishReport:
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (UTF-8 characters kept as they are)."""
+        """:meth:`to_dict` as JSON text (UTF-8 characters kept as they are).
+
+        :param indent: spaces per nesting level; ``None`` for one line.
+        :returns: the JSON document.
+        """
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
