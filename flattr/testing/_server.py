@@ -61,6 +61,8 @@ class RecordedRequest:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets a burst of parallel clients.
+    request_queue_size = 128
     engine: HTTPEngine
 
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -86,14 +88,17 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body go out in separate writes; without NODELAY, Nagle's
         # algorithm and the client's delayed ACK add ~40 ms per kept-alive answer.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().setup()
         self.conn_id = self.server.engine.opened(self.request)
         if isinstance(self.request, ssl.SSLSocket):
+            # Handshake before setup() makes the socket's file objects, so a
+            # failed handshake leaves nothing holding the socket open.
             try:
                 self.request.do_handshake()
             except BaseException:
+                self.request.close()
                 self.server.engine.closed(self.conn_id)  # finish() will not run
                 raise
+        super().setup()
 
     def finish(self) -> None:
         try:

@@ -15,19 +15,6 @@ THREADS = 16
 CALLS = 100
 
 
-@pytest.fixture(autouse=True)
-def roomy_backlog(fake: FakeFlattr) -> None:
-    """Let the fake queue 16 simultaneous connects.
-
-    FakeFlattr listens with socketserver's default backlog of 5; 16 threads
-    connecting at once then overflow the accept queue, and Linux (with SYN
-    cookies) resets a connection the server never accepted. The client
-    rightly reports that POST as UncertainResultError. A real server listens
-    with a deeper queue, so this widens the fake's (a gap in flattr.testing).
-    """
-    fake._engine._server.socket.listen(128)  # type: ignore[union-attr]
-
-
 @pytest.fixture
 def crowd(fake: FakeFlattr) -> tuple[list[FakeUser], list[FakeThing]]:
     users = [fake.add_user(f"user{n:02d}", firstname=f"First{n}") for n in range(THREADS)]
