@@ -66,22 +66,25 @@ class FlattrAuth:
         ca_certs: str | None = None,
         transport: Transport | None = None,
     ) -> None:
-        self._consumer_key = _validate.credential("consumer_key", consumer_key)
-        self._consumer_secret = _validate.credential("consumer_secret", consumer_secret)
+        # Kept in Credentials, whose repr leaves the secret out (vars(auth) too).
+        self._consumer = Credentials(
+            _validate.credential("consumer_key", consumer_key),
+            _validate.credential("consumer_secret", consumer_secret),
+        )
         self.callback_url = _validate.callback(callback_url)
         self.base_url = _validate.base_url(base_url)
         self._transport = transport or Transport(timeout=timeout, ca_certs=ca_certs)
 
     def __repr__(self) -> str:
         return (
-            f"FlattrAuth(base_url={self.base_url!r}, consumer_key={_mask(self._consumer_key)!r}, "
+            f"FlattrAuth(base_url={self.base_url!r}, consumer_key={_mask(self._consumer.consumer_key)!r}, "
             f"callback_url={self.callback_url!r})"
         )
 
     @property
     def consumer_key(self) -> str:
         """The application's consumer key (public)."""
-        return self._consumer_key
+        return self._consumer.consumer_key
 
     def _call(
         self, path: str, token: object | None, oauth: tuple[tuple[str, str], ...]
@@ -100,7 +103,7 @@ class FlattrAuth:
             idempotent=token is None,
         )
         credentials = Credentials(
-            self._consumer_key, self._consumer_secret, token_key, token_secret
+            self._consumer.consumer_key, self._consumer.consumer_secret, token_key, token_secret
         )
         return _responses.oauth_fields(request, self._transport.send(request, credentials))
 
