@@ -21,10 +21,15 @@ Reliability rules (see the project's reliability notes):
 
 from __future__ import annotations
 
+import binascii
 import email.utils
+import functools
+import hashlib
+import hmac
 import http.client
 import logging
 import random
+import secrets
 import select
 import socket
 import ssl
@@ -34,13 +39,13 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 import httplib2
 import httplib2.decode
 from oauthlib.common import generate_nonce, generate_timestamp
-from oauthlib.oauth1.rfc5849 import parameters, signature
+from oauthlib.oauth1.rfc5849 import parameters, signature, utils
 
 from flattr._version import __version__ as _version
 from flattr.errors import (
@@ -57,6 +62,7 @@ __all__ = [
     "Credentials",
     "Request",
     "Response",
+    "Signer",
     "Transport",
     "sign",
 ]
@@ -129,14 +135,205 @@ class SignedRequest:
     body: bytes | None = field(repr=False)
 
 
-class _SigningSecrets:
-    """The two secrets under the attribute names oauthlib's HMAC signer reads."""
+#: Stand-ins for the per-call values while a request's signature base string
+#: and ``Authorization`` header are built once. Letters and digits only, so
+#: percent-encoding leaves them (and the real nonce and timestamp) unchanged;
+#: random, so no real parameter contains them.
+_NONCE_MARK: Final = "n" + secrets.token_hex(16)
+_TIMESTAMP_MARK: Final = "t" + secrets.token_hex(16)
+_SIGNATURE_MARK: Final = "s" + secrets.token_hex(16)
+#: Parameters a request may not bring itself for its template to be exact.
+_PER_CALL_PARAMETERS: Final = frozenset({"oauth_nonce", "oauth_timestamp", "oauth_signature"})
+_TEMPLATE_CACHE_SIZE: Final = 256
 
-    __slots__ = ("client_secret", "resource_owner_secret")
+# oauthlib's RFC 5849 building blocks, typed as oauthlib defines them: the
+# stubs narrow the method to a Literal and the parameters to a dict (oauthlib
+# takes a list of pairs, which may repeat a name) and leave prepare_headers untyped.
+_signature_base_string = cast("Callable[[str, str, str], str]", signature.signature_base_string)
+_normalize_parameters = cast(
+    "Callable[[list[tuple[str, str]]], str]", signature.normalize_parameters
+)
+_prepare_headers = cast(
+    "Callable[[list[tuple[str, str]]], dict[str, str]]", parameters.prepare_headers
+)
+
+
+@functools.cache
+def _base64_escapes() -> dict[int, str]:
+    """The percent-encoding (oauthlib's) of every base64 character, computed once.
+
+    Escaping a signature is then one ``str.translate``.
+    """
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+    return str.maketrans({ch: utils.escape(ch) for ch in alphabet})
+
+
+class _Template:
+    """A request's base string and header, cut where the per-call values go.
+
+    ``base`` is the three pieces around the nonce and the timestamp;
+    ``header`` the four pieces around the nonce, timestamp and signature.
+    """
+
+    __slots__ = ("base", "header", "uri")
+
+    def __init__(self, base: tuple[str, ...], header: tuple[str, ...], uri: str) -> None:
+        self.base = base
+        self.header = header
+        self.uri = uri
+
+
+_TemplateKey = tuple[str, str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+
+
+def _cut(text: str, *marks: str) -> tuple[str, ...] | None:
+    """``text`` split at each mark in turn; ``None`` unless each occurs once, in order."""
+    parts: list[str] = []
+    for mark in marks:
+        if text.count(mark) != 1:
+            return None
+        before, _, text = text.partition(mark)
+        parts.append(before)
+    parts.append(text)
+    return tuple(parts)
+
+
+def _unreserved(value: str) -> bool:
+    """Whether percent-encoding leaves ``value`` as it is (ASCII letters and digits)."""
+    return value.isascii() and value.isalnum()
+
+
+class Signer:
+    """Signs requests for one :class:`Credentials` with HMAC-SHA1 (RFC 5849).
+
+    What does not change between calls is computed once, with oauthlib's
+    RFC 5849 building blocks: the HMAC key (from the two escaped secrets) and
+    its keyed state, and for each distinct request without a form body, its
+    signature base string and ``Authorization`` header with the nonce,
+    timestamp and signature left out. A call then fills in those values and
+    runs HMAC-SHA1 over the base string. The result is exactly what the
+    building blocks give when run in full, which is what happens for any
+    other request. Safe to share between threads.
+
+    :param credentials: the consumer and token to sign with.
+    """
+
+    __slots__ = ("_mac", "_templates", "credentials")
 
     def __init__(self, credentials: Credentials) -> None:
-        self.client_secret = credentials.consumer_secret
-        self.resource_owner_secret = credentials.token_secret or ""
+        self.credentials = credentials
+        consumer_secret = utils.escape(credentials.consumer_secret)
+        token_secret = utils.escape(credentials.token_secret or "")
+        key = f"{consumer_secret}&{token_secret}"
+        self._mac = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha1)
+        # Keyed by what a template depends on (a form body never gets one):
+        # a tuple of strings hashes and compares in C, a dataclass in Python.
+        self._templates: dict[_TemplateKey, _Template | None] = {}
+
+    def __repr__(self) -> str:
+        return f"<Signer for consumer key {self.credentials.consumer_key[:4]}…>"
+
+    def sign(
+        self, request: Request, *, nonce: str | None = None, timestamp: str | None = None
+    ) -> SignedRequest:
+        """Sign ``request``; see :func:`sign`."""
+        nonce = nonce or generate_nonce()
+        timestamp = timestamp or generate_timestamp()
+        template = None
+        if request.form is None and _unreserved(nonce) and _unreserved(timestamp):
+            template = self._template(request)
+        if template is None:
+            return self._sign_in_full(request, nonce, timestamp)
+        b1, b2, b3 = template.base
+        h1, h2, h3, h4 = template.header
+        mac = self._hmac_sha1(f"{b1}{nonce}{b2}{timestamp}{b3}")
+        authorization = f"{h1}{nonce}{h2}{timestamp}{h3}{mac.translate(_base64_escapes())}{h4}"
+        return SignedRequest(request.method, template.uri, {"Authorization": authorization}, None)
+
+    def base_string(self, request: Request, *, nonce: str, timestamp: str) -> str:
+        """The signature base string (RFC 5849 §3.4.1) that :meth:`sign` signs.
+
+        :param request: the request.
+        :param nonce: the ``oauth_nonce``.
+        :param timestamp: the ``oauth_timestamp``.
+        :returns: method, base string URI and normalised parameters, each escaped.
+        """
+        return self._base_string(request, self._oauth_params(request, nonce, timestamp))
+
+    def _hmac_sha1(self, base_string: str) -> str:
+        """RFC 5849 §3.4.2: base64 of HMAC-SHA1 over the base string, with the stored key."""
+        mac = self._mac.copy()
+        mac.update(base_string.encode("utf-8"))
+        return binascii.b2a_base64(mac.digest(), newline=False).decode("ascii")
+
+    def _oauth_params(self, request: Request, nonce: str, timestamp: str) -> list[tuple[str, str]]:
+        credentials = self.credentials
+        oauth_params = [
+            ("oauth_consumer_key", credentials.consumer_key),
+            ("oauth_nonce", nonce),
+            ("oauth_signature_method", "HMAC-SHA1"),
+            ("oauth_timestamp", timestamp),
+            ("oauth_version", "1.0"),
+        ]
+        if credentials.token_key is not None:
+            oauth_params.append(("oauth_token", credentials.token_key))
+        oauth_params.extend(request.oauth)
+        return oauth_params
+
+    @staticmethod
+    def _base_string(request: Request, oauth_params: list[tuple[str, str]]) -> str:
+        signed_params = [*oauth_params, *request.query, *(request.form or ())]
+        return _signature_base_string(
+            request.method,
+            signature.base_string_uri(request.url),
+            _normalize_parameters(signed_params),
+        )
+
+    @staticmethod
+    def _uri(request: Request) -> str:
+        if request.query:
+            return f"{request.url}?{urlencode(request.query, quote_via=quote)}"
+        return request.url
+
+    def _sign_in_full(self, request: Request, nonce: str, timestamp: str) -> SignedRequest:
+        oauth_params = self._oauth_params(request, nonce, timestamp)
+        base_string = self._base_string(request, oauth_params)
+        oauth_params.append(("oauth_signature", self._hmac_sha1(base_string)))
+        headers = _prepare_headers(oauth_params)
+        body: bytes | None = None
+        if request.form is not None:
+            headers["Content-Type"] = FORM_CONTENT_TYPE
+            body = urlencode(request.form, quote_via=quote).encode("ascii")
+        return SignedRequest(request.method, self._uri(request), headers, body)
+
+    def _template(self, request: Request) -> _Template | None:
+        key = (request.method, request.url, request.query, request.oauth)
+        try:
+            return self._templates[key]
+        except KeyError:
+            pass
+        template = self._build_template(request)
+        if len(self._templates) >= _TEMPLATE_CACHE_SIZE:
+            self._templates.clear()
+        self._templates[key] = template
+        return template
+
+    def _build_template(self, request: Request) -> _Template | None:
+        names = {name for name, _ in (*request.oauth, *request.query)}
+        if names & _PER_CALL_PARAMETERS:
+            return None  # their sort position could depend on the per-call values
+        oauth_params = self._oauth_params(request, _NONCE_MARK, _TIMESTAMP_MARK)
+        base = _cut(self._base_string(request, oauth_params), _NONCE_MARK, _TIMESTAMP_MARK)
+        oauth_params.append(("oauth_signature", _SIGNATURE_MARK))
+        header = _cut(
+            _prepare_headers(oauth_params)["Authorization"],
+            _NONCE_MARK,
+            _TIMESTAMP_MARK,
+            _SIGNATURE_MARK,
+        )
+        if base is None or header is None:
+            return None
+        return _Template(base, header, self._uri(request))
 
 
 def sign(
@@ -151,38 +348,9 @@ def sign(
     The signature base string covers the method, the base string URI, the
     query, the form body and the protocol parameters (RFC 5849 §3.4.1). A
     fixed ``nonce`` and ``timestamp`` make the result reproducible for tests.
+    To sign many requests with the same credentials, keep a :class:`Signer`.
     """
-    oauth_params = [
-        ("oauth_consumer_key", credentials.consumer_key),
-        ("oauth_nonce", nonce or generate_nonce()),
-        ("oauth_signature_method", "HMAC-SHA1"),
-        ("oauth_timestamp", timestamp or generate_timestamp()),
-        ("oauth_version", "1.0"),
-    ]
-    if credentials.token_key is not None:
-        oauth_params.append(("oauth_token", credentials.token_key))
-    oauth_params.extend(request.oauth)
-    signed_params = [*oauth_params, *request.query, *(request.form or ())]
-    base_string = signature.signature_base_string(
-        request.method,
-        signature.base_string_uri(request.url),
-        signature.normalize_parameters(signed_params),
-    )
-    oauth_params.append(
-        (
-            "oauth_signature",
-            signature.sign_hmac_sha1_with_client(base_string, _SigningSecrets(credentials)),
-        )
-    )
-    headers: dict[str, str] = parameters.prepare_headers(oauth_params)
-    uri = request.url
-    if request.query:
-        uri = f"{uri}?{urlencode(request.query, quote_via=quote)}"
-    body: bytes | None = None
-    if request.form is not None:
-        headers["Content-Type"] = FORM_CONTENT_TYPE
-        body = urlencode(request.form, quote_via=quote).encode("ascii")
-    return SignedRequest(request.method, uri, headers, body)
+    return Signer(credentials).sign(request, nonce=nonce, timestamp=timestamp)
 
 
 # ---------------------------------------------------------------------------
@@ -229,6 +397,15 @@ class _CappedResponse(http.client.HTTPResponse):
         if expected is not None and expected > limit:
             self.close()
             raise _TooLarge(limit)
+        if expected is not None:
+            # A known length within the limit (never chunked): one read, the
+            # way http.client reads it, which raises IncompleteRead if short.
+            # (Reading in 64 KiB slices costs a zeroed 64 KiB buffer per call.)
+            try:
+                return super().read()
+            except BaseException:
+                self.close()
+                raise
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -239,10 +416,7 @@ class _CappedResponse(http.client.HTTPResponse):
                 # collection, where it would warn about an unclosed socket.
                 self.close()
                 raise
-            if not chunk:
-                if expected is not None and size < expected:
-                    self.close()
-                    raise http.client.IncompleteRead(b"", expected - size)
+            if not chunk:  # no length given: the body ends where the connection does
                 return b"".join(chunks)
             chunks.append(chunk)
             size += len(chunk)
@@ -411,6 +585,9 @@ class Transport:
         self._lock = threading.Lock()
         self._reusable = _connection_types(max_response_bytes, one_shot=False)
         self._one_shot = _connection_types(max_response_bytes, one_shot=True)
+        # The signer of the credentials seen last (a client sends the same
+        # Credentials object every time); one attribute, so threads swap it whole.
+        self._signer: Signer | None = None
 
     def _default_http(self) -> httplib2.Http:
         http = httplib2.Http(
@@ -503,8 +680,14 @@ class Transport:
         )
         self._sleep(delay)
 
+    def _signer_for(self, credentials: Credentials) -> Signer:
+        signer = self._signer
+        if signer is None or signer.credentials is not credentials:
+            signer = self._signer = Signer(credentials)
+        return signer
+
     def _send_once(self, request: Request, credentials: Credentials) -> Response:
-        signed = sign(request, credentials)
+        signed = self._signer_for(credentials).sign(request)
         headers = {**signed.headers, "User-Agent": USER_AGENT}
         http = self._http()
         scheme = urlsplit(request.url).scheme
