@@ -13,6 +13,7 @@ FlattrAuth(base_url='https://api.flattr.com', consumer_key='cons…', callback_u
 from __future__ import annotations
 
 import logging
+import typing
 
 from flattr._version import __version__
 from flattr.auth import FlattrAuth
@@ -33,16 +34,6 @@ from flattr.errors import (
     TransportError,
     UncertainResultError,
     ValidationError,
-)
-from flattr.feeds import (
-    Failed,
-    PublishProgress,
-    PublishReport,
-    Registered,
-    Skipped,
-    SkipReason,
-    ThingDraft,
-    publish_feed,
 )
 from flattr.models import (
     AccessToken,
@@ -93,3 +84,43 @@ __all__ = [
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# flattr.feeds (a dozen dataclasses and its own imports) loads on first use,
+# so that `import flattr` costs little more than its dependencies (see
+# docs/performance.rst); flattr.publish_feed and the rest work as before.
+if typing.TYPE_CHECKING:
+    from flattr.feeds import (
+        Failed,
+        PublishProgress,
+        PublishReport,
+        Registered,
+        Skipped,
+        SkipReason,
+        ThingDraft,
+        publish_feed,
+    )
+
+_FEEDS_NAMES = frozenset(
+    {
+        "Failed",
+        "PublishProgress",
+        "PublishReport",
+        "Registered",
+        "Skipped",
+        "SkipReason",
+        "ThingDraft",
+        "publish_feed",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _FEEDS_NAMES:
+        from flattr import feeds
+
+        return getattr(feeds, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FEEDS_NAMES})
