@@ -207,8 +207,8 @@ class Signer:
     """Signs requests for one :class:`Credentials` with HMAC-SHA1 (RFC 5849).
 
     What does not change between calls is computed once, with oauthlib's
-    RFC 5849 building blocks: the HMAC key (from the two escaped secrets) and
-    its keyed state, and for each distinct request without a form body, its
+    RFC 5849 building blocks: the HMAC key (from the two escaped secrets),
+    and for each distinct request without a form body, its
     signature base string and ``Authorization`` header with the nonce,
     timestamp and signature left out. A call then fills in those values and
     runs HMAC-SHA1 over the base string. The result is exactly what the
@@ -218,14 +218,14 @@ class Signer:
     :param credentials: the consumer and token to sign with.
     """
 
-    __slots__ = ("_mac", "_templates", "credentials")
+    __slots__ = ("_key", "_templates", "credentials")
 
     def __init__(self, credentials: Credentials) -> None:
         self.credentials = credentials
         consumer_secret = utils.escape(credentials.consumer_secret)
         token_secret = utils.escape(credentials.token_secret or "")
         key = f"{consumer_secret}&{token_secret}"
-        self._mac = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha1)
+        self._key = key.encode("utf-8")
         # Keyed by what a template depends on (a form body never gets one):
         # a tuple of strings hashes and compares in C, a dataclass in Python.
         self._templates: dict[_TemplateKey, _Template | None] = {}
@@ -262,9 +262,8 @@ class Signer:
 
     def _hmac_sha1(self, base_string: str) -> str:
         """RFC 5849 §3.4.2: base64 of HMAC-SHA1 over the base string, with the stored key."""
-        mac = self._mac.copy()
-        mac.update(base_string.encode("utf-8"))
-        return binascii.b2a_base64(mac.digest(), newline=False).decode("ascii")
+        digest = hmac.digest(self._key, base_string.encode("utf-8"), hashlib.sha1)
+        return binascii.b2a_base64(digest, newline=False).decode("ascii")
 
     def _oauth_params(self, request: Request, nonce: str, timestamp: str) -> list[tuple[str, str]]:
         credentials = self.credentials
@@ -742,15 +741,15 @@ class Transport:
             raise self._no_answer_error(request, exc) from exc
         if not request.idempotent:
             self._drop_connections(http)
-        elapsed = (time.perf_counter() - started) * 1000
-        log.debug(
-            "%s %s -> %d (%d bytes, %.1f ms)",
-            request.method,
-            request.path,
-            raw.status,
-            len(content),
-            elapsed,
-        )
+        if log.isEnabledFor(logging.DEBUG):  # request.path parses the URL: only when logged
+            log.debug(
+                "%s %s -> %d (%d bytes, %.1f ms)",
+                request.method,
+                request.path,
+                raw.status,
+                len(content),
+                (time.perf_counter() - started) * 1000,
+            )
         return Response(raw.status, dict(raw), content)
 
     def _connect_error(self, request: Request, cause: BaseException) -> TransportError:

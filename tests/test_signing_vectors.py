@@ -39,7 +39,9 @@ APPENDIX_A_SIGNATURE = "tR3+Ty81lMeYAr/Fid0kMTYa/WM="
 # RFC 5849 §3.4.1.1: a POST with query, form body and repeated names. The RFC
 # gives no secrets (its signature cannot be reproduced), so the base string is
 # the vector; the signature is checked against oauthlib's client below.
-RFC_CREDENTIALS = Credentials("9djdj82h48djs9d2", "j49sk3j29djd", "kkk9d7dh3k39sjv7", "dh893hdasih9")
+RFC_CREDENTIALS = Credentials(
+    "9djdj82h48djs9d2", "j49sk3j29djd", "kkk9d7dh3k39sjv7", "dh893hdasih9"
+)
 RFC_REQUEST = Request(
     "POST",
     "http://example.com/request",
@@ -61,7 +63,8 @@ RFC_BASE_STRING_WITH_VERSION = RFC_BASE_STRING + "%26oauth_version%3D1.0"
 def header_params(headers: dict[str, str]) -> dict[str, str]:
     """The OAuth parameters of an Authorization header, unescaped."""
     return {
-        name: unescape(value) for name, value in parse_authorization_header(headers["Authorization"])
+        name: unescape(value)
+        for name, value in parse_authorization_header(headers["Authorization"])
     }
 
 
@@ -121,14 +124,14 @@ def test_appendix_a_both_ways_of_signing_and_a_reused_signer_agree() -> None:
 def test_a_reused_signer_fills_in_each_calls_nonce_and_timestamp() -> None:
     signer = Signer(APPENDIX_A_CREDENTIALS)
     signer.sign(APPENDIX_A_REQUEST, nonce="other1", timestamp="1")  # builds the template
-    signed = signer.sign(
-        APPENDIX_A_REQUEST, nonce=APPENDIX_A_NONCE, timestamp=APPENDIX_A_TIMESTAMP
-    )
+    signed = signer.sign(APPENDIX_A_REQUEST, nonce=APPENDIX_A_NONCE, timestamp=APPENDIX_A_TIMESTAMP)
     assert header_params(signed.headers)["oauth_signature"] == APPENDIX_A_SIGNATURE
 
 
 def test_rfc5849_base_string() -> None:
-    base = Signer(RFC_CREDENTIALS).base_string(RFC_REQUEST, nonce=RFC_NONCE, timestamp=RFC_TIMESTAMP)
+    base = Signer(RFC_CREDENTIALS).base_string(
+        RFC_REQUEST, nonce=RFC_NONCE, timestamp=RFC_TIMESTAMP
+    )
     assert base == RFC_BASE_STRING_WITH_VERSION
 
 
