@@ -1,0 +1,55 @@
+"""``benchmarks/run.py`` works end to end with tiny counts.
+
+A smoke test, not a timing test: it checks that the script starts its own
+server, runs every section and counts connections, never how fast anything
+is (speed is judged only by a full run; see docs/performance.rst).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_script_runs_every_section_with_tiny_counts() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        cwd=ROOT,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for heading in (
+        "Signed GET user/me + parse",
+        "TCP connections counted by the server",
+        "Signing alone",
+        "Parsing the user/me document",
+        "Parsing a 20-thing list",
+        "`import flattr`",
+        "Goals",
+    ):
+        assert heading in out, heading
+    # every row is measured, or (an optional peer) skipped with the reason
+    for row in (
+        "floor: http.client keep-alive GET",
+        "httplib2 reused connection",
+        "oauth2.Client (classic tutorial)",
+        "httplib2 + oauthlib Client.sign()",
+        "requests-oauthlib OAuth1Session",
+        "flattr: FlattrClient(...).me()",
+    ):
+        line = next((line for line in out.splitlines() if row in line), "")
+        assert line, row
+        assert "skipped" not in line or "(" in line, line
+    # the server counted one connection per client thread, one request per call
+    assert "20 sequential me() calls, one client: 1 connection(s), 20 requests" in out
+    assert "2 threads x 10 me() calls, one shared client: 2 connection(s), 20 requests" in out
+    assert "[met ] connections:" in out
+    # the loopback server process shut down cleanly
+    assert "Traceback" not in result.stderr
