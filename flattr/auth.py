@@ -76,8 +76,9 @@ class FlattrAuth:
         self._transport = transport or Transport(timeout=timeout, ca_certs=ca_certs)
 
     def __repr__(self) -> str:
+        key = _mask(self._consumer.consumer_key)
         return (
-            f"FlattrAuth(base_url={self.base_url!r}, consumer_key={_mask(self._consumer.consumer_key)!r}, "
+            f"FlattrAuth(base_url={self.base_url!r}, consumer_key={key!r}, "
             f"callback_url={self.callback_url!r})"
         )
 
