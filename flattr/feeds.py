@@ -132,15 +132,7 @@ class Registered:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-serialisable dict."""
-        return {
-            "outcome": self.outcome,
-            "index": self.index,
-            "url": self.url,
-            "title": self.title,
-            "draft": self.draft.to_dict(),
-            "thing": _thing_dict(self.thing),
-            "warnings": list(self.warnings),
-        }
+        return _entry_dict(self, draft=self.draft.to_dict(), thing=_thing_dict(self.thing))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,17 +165,13 @@ class Skipped:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-serialisable dict."""
-        return {
-            "outcome": self.outcome,
-            "index": self.index,
-            "url": self.url,
-            "title": self.title,
-            "reason": self.reason.value,
-            "detail": self.detail,
-            "thing": _thing_dict(self.thing),
-            "draft": self.draft.to_dict() if self.draft is not None else None,
-            "warnings": list(self.warnings),
-        }
+        return _entry_dict(
+            self,
+            reason=self.reason.value,
+            detail=self.detail,
+            thing=_thing_dict(self.thing),
+            draft=_draft_dict(self.draft),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,15 +201,7 @@ class Failed:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-serialisable dict; the error as its type, message and facts."""
-        return {
-            "outcome": self.outcome,
-            "index": self.index,
-            "url": self.url,
-            "title": self.title,
-            "error": _error_dict(self.error),
-            "draft": self.draft.to_dict() if self.draft is not None else None,
-            "warnings": list(self.warnings),
-        }
+        return _entry_dict(self, error=_error_dict(self.error), draft=_draft_dict(self.draft))
 
 
 #: The result for one entry.
@@ -240,6 +220,22 @@ class PublishProgress:
     done: int
     total: int
     result: EntryResult
+
+
+def _entry_dict(result: EntryResult, **fields: Any) -> dict[str, Any]:
+    """The fields every entry result has, around its own ``fields``."""
+    return {
+        "outcome": result.outcome,
+        "index": result.index,
+        "url": result.url,
+        "title": result.title,
+        **fields,
+        "warnings": list(result.warnings),
+    }
+
+
+def _draft_dict(draft: ThingDraft | None) -> dict[str, Any] | None:
+    return draft.to_dict() if draft is not None else None
 
 
 def _thing_dict(thing: Thing | None) -> dict[str, Any] | None:
