@@ -195,6 +195,12 @@ class FlattrAuth:
         )
         return AccessToken(fields["oauth_token"], fields["oauth_token_secret"])
 
+    def __enter__(self) -> FlattrAuth:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        """Close this thread's connections."""
+        """Close the connections; the object stays usable."""
         self._transport.close()

@@ -119,7 +119,7 @@ class FlattrClient:
         self.close()
 
     def close(self) -> None:
-        """Close this thread's connections."""
+        """Close the idle connections of every thread; the client stays usable."""
         self._transport.close()
 
     # -- the one path every call takes --------------------------------------

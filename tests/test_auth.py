@@ -303,3 +303,15 @@ def test_client_refuses_malformed_tokens(fake: FakeFlattr, token: object) -> Non
     with pytest.raises(flattr.ValidationError) as info:
         flattr.FlattrClient("key", "secret", token, base_url=fake.base_url)
     assert info.value.field.startswith("access_token")
+
+
+def test_auth_is_a_context_manager_and_stays_usable(fake: FakeFlattr) -> None:
+    with flattr.FlattrAuth(
+        fake.consumer.key, fake.consumer.secret, "oob", base_url=fake.base_url
+    ) as auth:
+        first = auth.fetch_request_token()
+    # close() only drops idle connections: the next call opens a new one
+    second = auth.fetch_request_token()
+    assert first.key != second.key
+    auth.close()
+    assert fake.connections_opened == 2
