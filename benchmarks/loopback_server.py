@@ -5,15 +5,17 @@ It answers every request with the same fixed body, never checks signatures
 requests it answered. It runs as its own process so that its work does not
 share a GIL with the client being measured::
 
-    python benchmarks/loopback_server.py BODY_FILE
+    python benchmarks/loopback_server.py BODY_FILE [CPU]
 
-It prints ``port N`` once listening, then answers lines on stdin:
+With ``CPU``, the process (and every thread it starts) runs on that CPU
+only. It prints ``port N`` once listening, then answers lines on stdin:
 ``stats`` -> ``connections C requests R``; ``reset`` -> ``ok`` (zeroes the
 counters); ``quit`` (or end of input) stops it.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import threading
@@ -33,11 +35,13 @@ def _response(body: bytes) -> bytes:
 
 
 def _content_length(head: bytes) -> int:
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return int(value.strip() or b"0")
-    return 0
+    # A search, not a loop over header lines: the server's own per-request
+    # work must not grow with the number of headers a client sends.
+    start = head.lower().find(b"\r\ncontent-length:")
+    if start < 0:
+        return 0
+    value = head[start + 17 :].split(b"\r\n", 1)[0]
+    return int(value.strip() or b"0")
 
 
 def _serve(conn: socket.socket, answer: bytes) -> None:
@@ -81,6 +85,8 @@ def _accept(listener: socket.socket, answer: bytes) -> None:
 def main() -> None:
     with open(sys.argv[1], "rb") as handle:
         answer = _response(handle.read())
+    if len(sys.argv) > 2:
+        os.sched_setaffinity(0, {int(sys.argv[2])})
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))

@@ -69,14 +69,18 @@ GOAL_IMPORT_VS_DEPS = 1.2
 
 
 class LoopbackServer:
-    """Starts ``loopback_server.py`` answering every request with ``body``."""
+    """Starts ``loopback_server.py`` answering every request with ``body``.
 
-    def __init__(self, body: bytes) -> None:
+    :param cpu: pin the server to this CPU (see :func:`pin`).
+    """
+
+    def __init__(self, body: bytes, cpu: int | None = None) -> None:
         handle, self._body_path = tempfile.mkstemp(prefix="flattr-bench-", suffix=".xml")
         with os.fdopen(handle, "wb") as out:
             out.write(body)
+        pin = [] if cpu is None else [str(cpu)]
         self._process = subprocess.Popen(
-            [sys.executable, str(HERE / "loopback_server.py"), self._body_path],
+            [sys.executable, str(HERE / "loopback_server.py"), self._body_path, *pin],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -240,6 +244,8 @@ class Row:
     call: Callable[[], object] | None = None
     note: str = ""
     samples: list[float] = field(default_factory=list)
+    #: this row's time over the floor's, batch by batch (paired design only)
+    ratios: list[float] = field(default_factory=list)
 
 
 def call_rows() -> list[Row]:
@@ -276,7 +282,30 @@ def interleave(rows: list[Row], runs: int, n: int) -> None:
             row.samples.append(time_batch(row.call, n))
 
 
+def interleave_paired(floor: Row, rows: list[Row], runs: int, n: int) -> None:
+    """Each batch of a row right after a batch of the floor, the order rotated each run.
+
+    A row's ratio is taken against the floor batch just before it, so that a
+    burst of load elsewhere on the machine hits both sides of a ratio alike.
+    """
+    live = [row for row in rows if row.call is not None]
+    assert floor.call is not None
+    for run in range(runs):
+        shift = run % len(live)
+        for row in live[shift:] + live[:shift]:
+            assert row.call is not None
+            base = time_batch(floor.call, n)
+            this = time_batch(row.call, n)
+            floor.samples.append(base)
+            row.samples.append(this)
+            row.ratios.append(this / base)
+
+
 def run_ratios(row: Row, floor: Row) -> list[float]:
+    if row is floor:
+        return [1.0]
+    if row.ratios:
+        return row.ratios
     return [a / b for a, b in zip(row.samples, floor.samples, strict=True)]
 
 
@@ -321,14 +350,16 @@ def calls_section(
             ok = getattr(result, "username", None) == "alice"
         if not ok:
             raise RuntimeError(f"{row.label}: unexpected answer {result!r}")
-    interleave(rows, 1, max(1, args.calls // 10))  # warm-up run, discarded
+    floor, others = rows[0], rows[1:]
+    interleave_paired(floor, others, 1, max(1, args.calls // 10))  # warm-up, discarded
     for row in rows:
         row.samples.clear()
-    interleave(rows, args.runs, args.calls)
-    floor = rows[0]
+        row.ratios.clear()
+    interleave_paired(floor, others, args.runs, args.calls)
     ratios = print_table(
-        f"Signed GET user/me + parse, {args.runs} interleaved runs of {args.calls} calls "
-        "(median µs per call; ratio = median of per-run ratios to that run's floor)",
+        f"Signed GET user/me + parse, {args.runs} runs of {args.calls} calls per row, each "
+        "batch right after a floor batch (median µs per call; ratio = median over batches "
+        "of the batch's time over the floor batch before it)",
         rows,
         floor,
     )
@@ -605,6 +636,23 @@ def connections_section(args: argparse.Namespace, server: LoopbackServer) -> tup
 # ---------------------------------------------------------------------------
 
 
+def pin(args: argparse.Namespace) -> tuple[int | None, int | None]:
+    """Put this process and the server on two different CPUs, when there are two.
+
+    Left to itself, the scheduler sometimes runs both on one CPU and sometimes
+    on two, and a round trip costs very differently in each case; every row
+    would shift from one run to the next. Two CPUs is also what a client
+    talking to a server elsewhere looks like.
+    """
+    if args.no_pin or not hasattr(os, "sched_setaffinity"):
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None, None
+    os.sched_setaffinity(0, {cpus[0]})
+    return cpus[0], cpus[1]
+
+
 def machine() -> str:
     model = platform.processor() or platform.machine()
     try:
@@ -643,8 +691,8 @@ def versions() -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=200, help="calls per batch (200)")
-    parser.add_argument("--runs", type=int, default=30, help="interleaved runs (30)")
+    parser.add_argument("--calls", type=int, default=100, help="calls per batch (100)")
+    parser.add_argument("--runs", type=int, default=50, help="interleaved runs (50)")
     parser.add_argument("--things", type=int, default=1000, help="things in the parsed list (1000)")
     parser.add_argument("--parse-calls", type=int, default=5, help="parses per batch (5)")
     parser.add_argument("--parse-runs", type=int, default=15, help="interleaved parse runs (15)")
@@ -653,6 +701,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--connection-calls", type=int, default=1000, help="sequential calls (1000)"
     )
     parser.add_argument("--threads", type=int, default=4, help="threads sharing a client (4)")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the scheduler place client and server (by default each gets its own CPU)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny counts: does the script work?")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -667,7 +720,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"flattr benchmarks: {machine()}")
     print(f"versions: {versions()}")
     print(f"command: python benchmarks/run.py {' '.join(sys.argv[1:])}".rstrip())
-    with LoopbackServer(server_body()) as server:
+    client_cpu, server_cpu = pin(args)
+    if server_cpu is None:
+        print("CPUs: not pinned (the scheduler places client and server)")
+    else:
+        print(f"CPUs: this process on CPU {client_cpu}, the server on CPU {server_cpu}")
+    with LoopbackServer(server_body(), server_cpu) as server:
         ratios, floor_us = calls_section(args, server)
         connections_ok, connections_detail = connections_section(args, server)
     signing_section(args, floor_us)
