@@ -687,9 +687,11 @@ class Transport:
 
     def _send_once(self, request: Request, credentials: Credentials) -> Response:
         signed = self._signer_for(credentials).sign(request)
-        headers = {**signed.headers, "User-Agent": USER_AGENT}
+        headers = signed.headers
+        headers["User-Agent"] = USER_AGENT
         http = self._http()
-        scheme = urlsplit(request.url).scheme
+        # The base URL was validated as http(s); no need to parse the URL again.
+        scheme = "https" if request.url.startswith("https:") else "http"
         if request.idempotent:
             # A kept-alive socket the server has closed meanwhile would fail
             # after sending; notice it now, while reconnecting is free.
