@@ -1,41 +1,16 @@
 """The response bodies the benchmarks use, in the padded layout of the 2010 server.
 
 Every leaf value sits on its own indented line and the thing ``story`` is
-CDATA, like ``/work/shared/real-responses-2010`` and FakeFlattr's answers, so
+CDATA, as in the real captures (``tests/data/real-2010``) and FakeFlattr's
+answers (this module uses FakeFlattr's own serializer), so
 trimming and CDATA handling are part of what is measured.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from xml.sax.saxutils import escape
-
-_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n\n'
-_PAD = "    "
-
-Node = tuple[str, "str | Sequence[Node]"] | tuple[str, str, bool]
-
-
-def _render(node: Node, depth: int, out: list[str]) -> None:
-    pad = _PAD * depth
-    tag = node[0]
-    if len(node) == 3:
-        out.append(f"{pad}<{tag}>\n{pad}{_PAD}<![CDATA[{node[1]}]]>\n\n{pad}</{tag}>\n")
-        return
-    body = node[1]
-    if isinstance(body, str):
-        out.append(f"{pad}<{tag}>\n{pad}{_PAD}{escape(body)}\n{pad}</{tag}>\n")
-        return
-    out.append(f"{pad}<{tag}>\n")
-    for child in body:
-        _render(child, depth + 1, out)
-    out.append(f"\n{pad}</{tag}>\n")
-
-
-def _envelope(children: list[Node]) -> bytes:
-    out = [_DECLARATION]
-    _render(("flattr", [("version", "0.0.1"), *children]), 0, out)
-    return "".join(out).encode("utf-8")
+# FakeFlattr's serializer writes the 2010 layout; the benchmarks reuse it.
+from flattr.testing._xmlout import Node
+from flattr.testing._xmlout import envelope as _envelope
 
 
 def user_document() -> bytes:
