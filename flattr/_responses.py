@@ -109,6 +109,21 @@ def api_error(request: Request, response: Response, *, registration: bool = Fals
         method=request.method,
         path=request.path,
         retry_after=_retry_after(response.headers, time.time()),
+        hint=_forbidden_hint(message, explained=error is not None)
+        if response.status == 403
+        else None,
+    )
+
+
+def _forbidden_hint(message: str, *, explained: bool) -> str:
+    """What to try after a 403: only name the scope when it can be the cause."""
+    if "scope" in message.lower():
+        return "Authorize again, asking for the scope this call needs"
+    if explained:
+        return ""  # the server said why (own thing, repeat flattr, inactive user)
+    return (
+        "Not allowed: the token may lack the scope this call needs, or the thing is "
+        "your own, already flattred, or its owner inactive"
     )
 
 

@@ -463,3 +463,17 @@ def test_clock_skew_is_explained(fake: FakeFlattr) -> None:
             client.me()
     assert info.value.code == "timestamp_refused"
     assert "clock" in str(info.value)
+
+
+def test_forbidden_hints_name_the_scope_only_when_it_is_the_cause(
+    make_client: MakeClient, bobs_post: FakeThing
+) -> None:
+    client = make_client()
+    client.click(bobs_post.id)
+    with pytest.raises(flattr.ForbiddenError) as repeat:
+        client.click(bobs_post.id)
+    assert "already flattred" in str(repeat.value)
+    assert "scope" not in str(repeat.value)
+    with pytest.raises(flattr.ForbiddenError) as scope:
+        make_client(scopes=("read",)).click(bobs_post.id)
+    assert str(scope.value).endswith("Authorize again, asking for the scope this call needs")

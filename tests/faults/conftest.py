@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from faultkit import ScriptedServer
+from faultkit import ALL_SCOPES, Rig, RigFactory, ScriptedServer
 
 import flattr
 from flattr._transport import Transport
 from flattr.testing import FakeFlattr
-
-ALL_SCOPES = ("read", "click", "publish", "extendedread")
-
-
-@dataclass
-class Rig:
-    """A FakeFlattr, a client for alice on it, and the waits its transport slept."""
-
-    fake: FakeFlattr
-    client: flattr.FlattrClient
-    transport: Transport
-    waits: list[float] = field(default_factory=list)
-
-
-RigFactory = Callable[..., Rig]
 
 
 @pytest.fixture
@@ -76,19 +59,3 @@ def scripted() -> Iterator[Callable[..., ScriptedServer]]:
     yield factory
     for server in servers:
         server.stop()
-
-
-def close_idle(fake: FakeFlattr, expected: int = 1) -> None:
-    """Make the server close its idle keep-alive connections, as a server's idle timeout does.
-
-    The server marks a connection idle a moment after answering, so this polls.
-    """
-    closed = 0
-    deadline = time.monotonic() + 5
-    while closed < expected and time.monotonic() < deadline:
-        closed += fake.close_idle_connections()
-        if closed < expected:
-            time.sleep(0.005)
-    assert closed == expected, f"closed {closed} idle connections, expected {expected}"
-    # let the FIN arrive before the next request, as it would after an idle timeout
-    time.sleep(0.05)

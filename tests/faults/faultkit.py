@@ -12,11 +12,13 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import flattr
 from flattr._transport import Transport
+from flattr.testing import FakeFlattr
 
 
 @dataclass(frozen=True)
@@ -186,3 +188,35 @@ USER_XML = (
     b'<?xml version="1.0" encoding="utf-8"?>\n<flattr><version>0.0.1</version>'
     b"<user><id>7</id><username>scripted</username></user></flattr>\n"
 )
+
+
+ALL_SCOPES = ("read", "click", "publish", "extendedread")
+
+
+@dataclass
+class Rig:
+    """A FakeFlattr, a client for alice on it, and the waits its transport slept."""
+
+    fake: FakeFlattr
+    client: flattr.FlattrClient
+    transport: Transport
+    waits: list[float] = field(default_factory=list)
+
+
+RigFactory = Callable[..., Rig]
+
+
+def close_idle(fake: FakeFlattr, expected: int = 1) -> None:
+    """Make the server close its idle keep-alive connections, as a server's idle timeout does.
+
+    The server marks a connection idle a moment after answering, so this polls.
+    """
+    closed = 0
+    deadline = time.monotonic() + 5
+    while closed < expected and time.monotonic() < deadline:
+        closed += fake.close_idle_connections()
+        if closed < expected:
+            time.sleep(0.005)
+    assert closed == expected, f"closed {closed} idle connections, expected {expected}"
+    # let the FIN arrive before the next request, as it would after an idle timeout
+    time.sleep(0.05)

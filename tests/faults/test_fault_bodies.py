@@ -15,8 +15,16 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import Rig, RigFactory
-from faultkit import USER_XML, RawRequest, ScriptedServer, answer, client_for, reset
+from faultkit import (
+    USER_XML,
+    RawRequest,
+    Rig,
+    RigFactory,
+    ScriptedServer,
+    answer,
+    client_for,
+    reset,
+)
 
 import flattr
 from flattr.testing import FakeFlattr

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import httplib2
 import pytest
-from conftest import Rig, RigFactory, close_idle
+from faultkit import Rig, RigFactory, close_idle
 
 import flattr
 from flattr._transport import Transport, _NoAnswer

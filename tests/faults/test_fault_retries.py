@@ -11,7 +11,7 @@ import socket
 import time
 
 import pytest
-from conftest import Rig, RigFactory, close_idle
+from faultkit import Rig, RigFactory, close_idle
 
 import flattr
 from flattr.testing import FakeFlattr

@@ -9,8 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import RigFactory
-from faultkit import RawRequest, ScriptedServer, answer, client_for
+from faultkit import RawRequest, RigFactory, ScriptedServer, answer, client_for
 
 import flattr
 

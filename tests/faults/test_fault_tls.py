@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from conftest import close_idle
-from faultkit import USER_XML, RawRequest, ScriptedServer, answer, client_for
+from faultkit import USER_XML, RawRequest, ScriptedServer, answer, client_for, close_idle
 
 import flattr
 from flattr._transport import Transport
