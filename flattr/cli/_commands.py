@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
 from flattr.client import FlattrClient
-from flattr.models import Thing
+from flattr.models import Category, Language, Thing
 
 from ._config import Settings
 from ._errors import EXIT_USAGE, CLIError
@@ -202,26 +202,24 @@ def click(ctx: Context) -> int:
     return 0
 
 
-def categories(ctx: Context) -> int:
-    """``flattr categories``."""
+def _catalogue(ctx: Context, fetch: Callable[[FlattrClient], Sequence[Category | Language]]) -> int:
     with open_client(ctx.settings) as client:
-        items = client.categories()
+        items = fetch(client)
     if ctx.json:
         print_json(items, ctx.out)
     else:
         print_table(("ID", "NAME"), catalogue_rows(items), ctx.out)
     return 0
+
+
+def categories(ctx: Context) -> int:
+    """``flattr categories``."""
+    return _catalogue(ctx, FlattrClient.categories)
 
 
 def languages(ctx: Context) -> int:
     """``flattr languages``."""
-    with open_client(ctx.settings) as client:
-        items = client.languages()
-    if ctx.json:
-        print_json(items, ctx.out)
-    else:
-        print_table(("ID", "NAME"), catalogue_rows(items), ctx.out)
-    return 0
+    return _catalogue(ctx, FlattrClient.languages)
 
 
 #: Handler and the scope it needs (for error hints), by command name.
