@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import http.client
 import logging
+import os
 import random
 import secrets
 import select
@@ -44,7 +45,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httplib2
 import httplib2.decode
-from oauthlib.common import generate_nonce, generate_timestamp
+from oauthlib.common import generate_timestamp
 from oauthlib.oauth1.rfc5849 import parameters, signature, utils
 
 from flattr._version import __version__ as _version
@@ -159,13 +160,52 @@ _prepare_headers = cast(
 
 
 @functools.cache
-def _base64_escapes() -> dict[int, str]:
-    """The percent-encoding (oauthlib's) of every base64 character, computed once.
+def _base64_escapes() -> tuple[tuple[str, str], ...]:
+    """The base64 characters oauthlib's percent-encoding changes, with their escapes.
 
-    Escaping a signature is then one ``str.translate``.
+    Computed once from :func:`oauthlib.oauth1.rfc5849.utils.escape`: only
+    ``+``, ``/`` and ``=`` are not unreserved, so escaping a signature is
+    three ``str.replace`` calls.
     """
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
-    return str.maketrans({ch: utils.escape(ch) for ch in alphabet})
+    return tuple((ch, utils.escape(ch)) for ch in alphabet if utils.escape(ch) != ch)
+
+
+def _escape_base64(value: str) -> str:
+    """``utils.escape(value)`` for a base64 string, without its per-call overhead."""
+    for ch, escaped in _base64_escapes():
+        value = value.replace(ch, escaped)
+    return value
+
+
+class _Nonces:
+    """Fresh nonces from the operating system's CSPRNG, drawn in batches.
+
+    One :func:`os.urandom` call yields 64 nonces of 128 bits (32 hex digits),
+    so signing makes no system call for its nonce. ``list.pop`` is atomic, so
+    no two threads get the same nonce, and a forked child starts with an
+    empty pool rather than the parent's remaining nonces.
+    """
+
+    _BATCH: Final = 64
+
+    def __init__(self) -> None:
+        self._pool: list[str] = []
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._pool.clear)
+
+    def __call__(self) -> str:
+        try:
+            return self._pool.pop()
+        except IndexError:
+            digits = os.urandom(16 * self._BATCH).hex()
+            fresh = [digits[at : at + 32] for at in range(0, len(digits), 32)]
+            nonce = fresh.pop()
+            self._pool.extend(fresh)
+            return nonce
+
+
+_new_nonce: Final = _Nonces()
 
 
 class _Template:
@@ -218,14 +258,16 @@ class Signer:
     :param credentials: the consumer and token to sign with.
     """
 
-    __slots__ = ("_key", "_templates", "credentials")
+    __slots__ = ("_mac", "_templates", "credentials")
 
     def __init__(self, credentials: Credentials) -> None:
         self.credentials = credentials
         consumer_secret = utils.escape(credentials.consumer_secret)
         token_secret = utils.escape(credentials.token_secret or "")
         key = f"{consumer_secret}&{token_secret}"
-        self._key = key.encode("utf-8")
+        # The HMAC keyed once; each signature continues a copy of it, which
+        # skips hashing the key and looking the digest up again.
+        self._mac = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha1)
         # Keyed by what a template depends on (a form body never gets one):
         # a tuple of strings hashes and compares in C, a dataclass in Python.
         self._templates: dict[_TemplateKey, _Template | None] = {}
@@ -237,17 +279,24 @@ class Signer:
         self, request: Request, *, nonce: str | None = None, timestamp: str | None = None
     ) -> SignedRequest:
         """Sign ``request``; see :func:`sign`."""
-        nonce = nonce or generate_nonce()
-        timestamp = timestamp or generate_timestamp()
         template = None
-        if request.form is None and _unreserved(nonce) and _unreserved(timestamp):
-            template = self._template(request)
+        if nonce is None and timestamp is None:
+            # Both made of letters and digits only, as a template requires.
+            nonce = _new_nonce()
+            timestamp = generate_timestamp()
+            if request.form is None:
+                template = self._template(request)
+        else:
+            nonce = nonce or _new_nonce()
+            timestamp = timestamp or generate_timestamp()
+            if request.form is None and _unreserved(nonce) and _unreserved(timestamp):
+                template = self._template(request)
         if template is None:
             return self._sign_in_full(request, nonce, timestamp)
         b1, b2, b3 = template.base
         h1, h2, h3, h4 = template.header
         mac = self._hmac_sha1(f"{b1}{nonce}{b2}{timestamp}{b3}")
-        authorization = f"{h1}{nonce}{h2}{timestamp}{h3}{mac.translate(_base64_escapes())}{h4}"
+        authorization = f"{h1}{nonce}{h2}{timestamp}{h3}{_escape_base64(mac)}{h4}"
         return SignedRequest(request.method, template.uri, {"Authorization": authorization}, None)
 
     def base_string(self, request: Request, *, nonce: str, timestamp: str) -> str:
@@ -262,8 +311,9 @@ class Signer:
 
     def _hmac_sha1(self, base_string: str) -> str:
         """RFC 5849 §3.4.2: base64 of HMAC-SHA1 over the base string, with the stored key."""
-        digest = hmac.digest(self._key, base_string.encode("utf-8"), hashlib.sha1)
-        return binascii.b2a_base64(digest, newline=False).decode("ascii")
+        mac = self._mac.copy()
+        mac.update(base_string.encode("utf-8"))
+        return binascii.b2a_base64(mac.digest(), newline=False).decode("ascii")
 
     def _oauth_params(self, request: Request, nonce: str, timestamp: str) -> list[tuple[str, str]]:
         credentials = self.credentials

@@ -8,6 +8,11 @@ the precomputed one and the one that runs oauthlib's building blocks in full.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import oauthlib.oauth1
@@ -153,6 +158,44 @@ def test_per_call_values_are_fresh_each_time() -> None:
     assert first["oauth_signature"] != second["oauth_signature"]
 
 
+def test_nonces_are_128_random_bits_and_never_repeat_across_threads() -> None:
+    signer = Signer(APPENDIX_A_CREDENTIALS)
+
+    def draw() -> list[str]:
+        return [
+            header_params(signer.sign(APPENDIX_A_REQUEST).headers)["oauth_nonce"]
+            for _ in range(300)
+        ]
+
+    with ThreadPoolExecutor(4) as pool:
+        nonces = [nonce for batch in pool.map(lambda _: draw(), range(4)) for nonce in batch]
+    assert len(set(nonces)) == len(nonces) == 1200  # several batches of the pool
+    assert all(re.fullmatch(r"[0-9a-f]{32}", nonce) for nonce in nonces)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_reuse_the_parents_pooled_nonces() -> None:
+    # In a fresh interpreter (forking the threaded test process would warn): the
+    # parent has pooled nonces left when it forks; the child must draw new ones.
+    code = """
+import os
+from flattr._transport import _new_nonce
+_new_nonce()
+read, write = os.pipe()
+if os.fork() == 0:
+    os.write(write, _new_nonce().encode())
+    os._exit(0)
+os.wait()
+print(os.read(read, 64).decode(), _new_nonce())
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    child, parent = out.stdout.split()
+    assert re.fullmatch(r"[0-9a-f]{32}", child)
+    assert child != parent
+
+
 def test_signer_repr_shows_no_secret() -> None:
     text = repr(Signer(APPENDIX_A_CREDENTIALS)) + str(Signer(APPENDIX_A_CREDENTIALS))
     for secret in ("kd94hf93k423kf44", "pfkkdhi9sl3r4s00", "nnch734d00sl2jdk"):
@@ -216,6 +259,11 @@ def test_signing_matches_oauthlib_client(
     again = signer.sign(request, nonce=second_nonce, timestamp=timestamp)
     assert header_params(again.headers) == oauthlib_header(
         request, credentials, second_nonce, timestamp
+    )
+    # and the everyday call, which picks its own nonce and timestamp
+    chosen = header_params(signer.sign(request).headers)
+    assert chosen == oauthlib_header(
+        request, credentials, chosen["oauth_nonce"], chosen["oauth_timestamp"]
     )
 
 
