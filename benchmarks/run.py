@@ -19,6 +19,8 @@ process and measures, per call of a GET of ``user/me``:
 The rows run interleaved, one batch of each per run with the order rotated, so
 drift of the machine hits every row alike; medians over runs are printed, and
 ratios are taken within a run against that run's floor. Then: signing alone,
+flattr's own work per ``me()`` call with httplib2 replaced by a stand-in that
+answers at once (no round trip: what a change to flattr's hot path moves),
 parsing a list of things into models against a bare ``ElementTree`` parse, the
 import time of ``flattr`` against that of its dependencies, and the number of
 TCP connections the server saw. The last lines say which goals were met.
@@ -423,6 +425,62 @@ def signing_section(args: argparse.Namespace, floor_us: float) -> None:
         print(f"  {row.label.ljust(width)}  {median:8.2f} µs{share}")
 
 
+class _InstantHttp:
+    """Stands in for ``httplib2.Http``: answers every request at once with ``user/me``.
+
+    Only for :func:`own_work_section`, which measures what flattr itself does
+    per call, without the round trip and without httplib2.
+    """
+
+    def __init__(self) -> None:
+        import httplib2
+
+        body = server_body()
+        self.connections: dict[str, object] = {}
+        self._answer = (
+            httplib2.Response(
+                {
+                    "status": "200",
+                    "content-type": "text/xml; charset=utf-8",
+                    "content-length": str(len(body)),
+                }
+            ),
+            body,
+        )
+
+    def request(self, uri: str, **kwargs: object) -> tuple[object, bytes]:
+        return self._answer
+
+
+def own_work_section(args: argparse.Namespace, floor_us: float) -> None:
+    """flattr's own work per me() call (no network, no httplib2): informational."""
+    import flattr
+    from flattr._transport import Transport
+
+    client = flattr.FlattrClient(
+        CONSUMER_KEY,
+        CONSUMER_SECRET,
+        (TOKEN_KEY, TOKEN_SECRET),
+        base_url="http://127.0.0.1:9",  # never contacted: the stand-in answers
+        transport=Transport(http_factory=_InstantHttp),  # type: ignore[arg-type]
+    )
+    if client.me().username != "alice":
+        raise RuntimeError("the stand-in's answer did not parse")
+    row = Row(
+        "own",
+        "flattr: FlattrClient(...).me(), httplib2 replaced by an instant stand-in",
+        call=client.me,
+    )
+    n = max(1, args.calls * 5)
+    interleave([row], args.runs, n)
+    median = statistics.median(row.samples)
+    print(
+        f"\nflattr's own work per me() call, {args.runs} runs of {n} calls (no network, no "
+        "httplib2: signing, the transport's checks, parsing, the model)"
+    )
+    print(f"  {row.label}  {median:8.2f} µs  {median / floor_us:5.2f}x a floor round trip")
+
+
 def parsing_section(args: argparse.Namespace) -> float:
     from xml.etree import ElementTree
 
@@ -729,6 +787,7 @@ def main(argv: list[str] | None = None) -> int:
         ratios, floor_us = calls_section(args, server)
         connections_ok, connections_detail = connections_section(args, server)
     signing_section(args, floor_us)
+    own_work_section(args, floor_us)
     parse_ratio = parsing_section(args)
     import_ratio = import_section(args)
 

@@ -29,6 +29,7 @@ def test_benchmark_script_runs_every_section_with_tiny_counts() -> None:
         "Signed GET user/me + parse",
         "TCP connections counted by the server",
         "Signing alone",
+        "flattr's own work per me() call",
         "Parsing the user/me document",
         "Parsing a 20-thing list",
         "`import flattr`",
