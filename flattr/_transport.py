@@ -492,11 +492,25 @@ class _ConnectionMixin:
     one_shot: bool = False
     _sent: bool = False
 
+    #: The socket last checked by :meth:`peer_closed` and its poller, made
+    #: once per socket rather than once per request.
+    _polled: tuple[object, Any] | None = None
+
     def connect(self) -> None:
         try:
             self._open()
         except (OSError, httplib2.HttpLib2Error) as exc:
             raise _NotSent(exc) from exc
+
+    def peer_closed(self) -> bool:
+        """Whether the server has closed this idle connection (its socket is readable)."""
+        sock = self.sock  # type: ignore[attr-defined]
+        if sock is None:
+            return False
+        polled = self._polled
+        if polled is None or polled[0] is not sock:
+            polled = self._polled = (sock, _poller_for(sock))
+        return _readable(polled[1])
 
     def _open(self) -> None:
         super().connect()  # type: ignore[misc]
@@ -850,20 +864,33 @@ def _close_stale(connections: dict[str, Any]) -> None:
     readable, the server has closed it (or sent garbage), so it is useless.
     """
     for conn in connections.values():
-        sock = getattr(conn, "sock", None)
-        if sock is None:
-            continue
-        try:
-            if hasattr(select, "poll"):
-                poller = select.poll()
-                poller.register(sock, select.POLLIN)
-                readable = bool(poller.poll(0))
-            else:  # pragma: no cover - Windows
-                readable = bool(select.select([sock], [], [], 0)[0])
-        except (OSError, ValueError):
-            readable = True
-        if readable:
+        # Each request names one of flattr's connection classes (connection_type),
+        # so every connection has peer_closed(); anything else is left alone.
+        peer_closed = getattr(conn, "peer_closed", None)
+        if peer_closed is not None and peer_closed():
             conn.close()
+
+
+def _poller_for(sock: Any) -> Any:
+    """Something :func:`_readable` can ask, over and over, whether ``sock`` is readable."""
+    if not hasattr(select, "poll"):  # pragma: no cover - Windows
+        return sock
+    poller = select.poll()
+    try:
+        poller.register(sock, select.POLLIN)
+    except (OSError, ValueError):
+        return sock  # closed already: select() reports that
+    return poller
+
+
+def _readable(poller: Any) -> bool:
+    """Whether the socket behind ``poller`` (from :func:`_poller_for`) is readable now."""
+    try:
+        if isinstance(poller, socket.socket):
+            return bool(select.select([poller], [], [], 0)[0])
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
 
 
 def _close_connections(connections: dict[str, Any]) -> None:
