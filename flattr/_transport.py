@@ -279,18 +279,14 @@ class Signer:
         self, request: Request, *, nonce: str | None = None, timestamp: str | None = None
     ) -> SignedRequest:
         """Sign ``request``; see :func:`sign`."""
+        # Our own nonce and timestamp are letters and digits only, as a
+        # template requires; values a caller passes in are checked.
+        ours = nonce is None and timestamp is None
+        nonce = nonce or _new_nonce()
+        timestamp = timestamp or generate_timestamp()
         template = None
-        if nonce is None and timestamp is None:
-            # Both made of letters and digits only, as a template requires.
-            nonce = _new_nonce()
-            timestamp = generate_timestamp()
-            if request.form is None:
-                template = self._template(request)
-        else:
-            nonce = nonce or _new_nonce()
-            timestamp = timestamp or generate_timestamp()
-            if request.form is None and _unreserved(nonce) and _unreserved(timestamp):
-                template = self._template(request)
+        if request.form is None and (ours or (_unreserved(nonce) and _unreserved(timestamp))):
+            template = self._template(request)
         if template is None:
             return self._sign_in_full(request, nonce, timestamp)
         b1, b2, b3 = template.base
