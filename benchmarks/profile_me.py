@@ -7,7 +7,7 @@
     python benchmarks/profile_me.py --parse         # parse_things over a 1000-thing list
     python benchmarks/profile_me.py --html out.html # the interactive report instead of text
 
-The profile is what the optimisations in ``flattr/_transport.py`` and
+The profile is what the optimisations in ``flattr/_http/`` and
 ``flattr/_xml.py`` were chosen from; see ``docs/performance.rst``.
 """
 

@@ -381,7 +381,7 @@ def signing_section(args: argparse.Namespace, floor_us: float) -> None:
     """Signing alone (no network): informational, where the time of a call goes."""
     import oauthlib.oauth1
 
-    from flattr._transport import Credentials, Request, Signer, sign
+    from flattr._http import Credentials, Request, Signer, sign
 
     url = "https://api.flattr.com" + PATH
     peer = oauthlib.oauth1.Client(
@@ -455,7 +455,7 @@ class _InstantHttp:
 def own_work_section(args: argparse.Namespace, floor_us: float) -> None:
     """flattr's own work per me() call (no network, no httplib2): informational."""
     import flattr
-    from flattr._transport import Transport
+    from flattr._http import Transport
 
     client = flattr.FlattrClient(
         CONSUMER_KEY,

@@ -50,7 +50,7 @@ nitpick_ignore_regex = [
     ("py:class", r"(Callable|Iterable|Iterator|Mapping|Sequence|Any|TracebackType)"),
     ("py:class", r"(datetime|StrEnum|Path|TextIO|argparse\.ArgumentParser)"),
     # The transport seam is private; FlattrClient(transport=...) is for tests.
-    ("py:class", r"(flattr\._transport\.)?Transport"),
+    ("py:class", r"(flattr\._http\.)?Transport"),
     # The API's fixed catalogue (categories, languages, scopes) is private;
     # docs/api.rst shows its contents through the public calls.
     ("py:data", r"flattr\._catalog\..*"),

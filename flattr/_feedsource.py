@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from flattr import _validate
 from flattr._feedmap import entry_title
-from flattr._transport import USER_AGENT
+from flattr._version import USER_AGENT
 from flattr.errors import ResponseTooLargeError, TLSError, TransportError, ValidationError
 
 __all__ = ["LoadedFeed", "ParsedFeed", "load", "parse", "public_url"]

@@ -1,4 +1,4 @@
-"""Turning a :class:`~flattr._transport.Response` into a body or an exception.
+"""Turning a :class:`~flattr._http.Response` into a body or an exception.
 
 Two kinds of answer exist: the OAuth legs answer form-encoded bodies and
 report failures as ``oauth_problem=...``; the REST resources answer XML and
@@ -16,7 +16,7 @@ from http import HTTPStatus
 from urllib.parse import parse_qsl
 
 from flattr import _xml
-from flattr._transport import Request, Response, _retry_after
+from flattr._http import Request, Response
 from flattr.errors import (
     APIError,
     AuthenticationError,
@@ -108,7 +108,7 @@ def api_error(request: Request, response: Response, *, registration: bool = Fals
         code=code,
         method=request.method,
         path=request.path,
-        retry_after=_retry_after(response.headers, time.time()),
+        retry_after=response.retry_after(time.time()),
         hint=_forbidden_hint(message, explained=error is not None)
         if response.status == 403
         else None,

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from urllib.parse import parse_qs, quote, urlsplit
 
 from flattr import _catalog, _responses, _validate
-from flattr._transport import DEFAULT_TIMEOUT, Credentials, Request, Transport
+from flattr._http import DEFAULT_TIMEOUT, Credentials, Request, Transport
 from flattr.errors import OAuthError, ValidationError
 from flattr.models import AccessToken, RequestToken, _mask
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 from flattr import _catalog, _responses, _validate, _xml
-from flattr._transport import (
+from flattr._http import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     Credentials,

@@ -6,8 +6,13 @@
     ├── ValidationError (also a ValueError)   bad input, raised before anything is sent
     ├── TransportError                        network, DNS, TLS, timeouts
     │   ├── TLSError                          the certificate could not be verified
+    │   ├── TransportTimeout                  a time limit passed
+    │   │   ├── ConnectTimeout                connecting took longer than the timeout
+    │   │   ├── ReadTimeout                   one read waited longer than the timeout
+    │   │   └── DeadlineExceeded              the whole call took longer than its deadline
     │   └── UncertainResultError              a state-changing call may have reached the server
     ├── OAuthError                            a token-protocol problem (``oauth_problem``)
+    ├── TokenStoreError                       a stored token cannot be read, trusted or written
     ├── ResponseError                         a body that is not the XML we expect
     │   └── ResponseTooLargeError
     └── APIError                              the server answered with an error status
@@ -29,16 +34,21 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "ClientError",
+    "ConnectTimeout",
+    "DeadlineExceeded",
     "FlattrError",
     "ForbiddenError",
     "NotFoundError",
     "OAuthError",
+    "ReadTimeout",
     "RegistrationError",
     "ResponseError",
     "ResponseTooLargeError",
     "ServerError",
     "TLSError",
+    "TokenStoreError",
     "TransportError",
+    "TransportTimeout",
     "UncertainResultError",
     "ValidationError",
     "error_for_status",
@@ -91,6 +101,27 @@ class TLSError(TransportError):
     Verification cannot be turned off. Pass ``ca_certs=`` with the CA bundle
     that signed the server's certificate instead.
     """
+
+
+class TransportTimeout(TransportError):
+    """A time limit passed before the call completed.
+
+    Catch this one for every kind of timeout; a request that changes state
+    and timed out after it was sent raises :class:`UncertainResultError`
+    instead, since it may have been carried out.
+    """
+
+
+class ConnectTimeout(TransportTimeout):
+    """Connecting to the server took longer than the timeout; nothing was sent."""
+
+
+class ReadTimeout(TransportTimeout):
+    """The server sent nothing for longer than the timeout."""
+
+
+class DeadlineExceeded(TransportTimeout):
+    """The whole call, retries and slow answers included, took longer than its deadline."""
 
 
 class UncertainResultError(TransportError):
@@ -260,3 +291,21 @@ def error_for_status(status: int) -> type[APIError]:
     if exact is not None:
         return exact
     return ServerError if status >= 500 else ClientError
+
+
+class TokenStoreError(FlattrError):
+    """A stored token could not be read, trusted or written.
+
+    The message says which file (or keyring entry) and what to do about it.
+
+    :ivar location: the file path or keyring entry concerned.
+    :ivar reason: what kind of problem: ``"damaged"`` (unreadable content;
+        remove it and log in again), ``"insecure"`` (a mode wider than
+        ``0600``, another owner, a symlink), ``"unavailable"`` (no keyring
+        package or backend) or ``"io"`` (the system refused to read or write).
+    """
+
+    def __init__(self, message: str, *, location: str = "", reason: str = "io") -> None:
+        super().__init__(message)
+        self.location = location
+        self.reason = reason

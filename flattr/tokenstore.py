@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from flattr import _validate
-from flattr.errors import FlattrError, ValidationError
+from flattr.errors import TokenStoreError, ValidationError
 from flattr.models import AccessToken
 
 __all__ = [
@@ -69,24 +69,6 @@ _PROFILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _PRIVATE_MASK = 0o077
 #: Refuse to read token files larger than this (a token record is ~400 bytes).
 _MAX_FILE_BYTES = 64 * 1024
-
-
-class TokenStoreError(FlattrError):
-    """A stored token could not be read, trusted or written.
-
-    The message says which file (or keyring entry) and what to do about it.
-
-    :ivar location: the file path or keyring entry concerned.
-    :ivar reason: what kind of problem: ``"damaged"`` (unreadable content;
-        remove it and log in again), ``"insecure"`` (a mode wider than
-        ``0600``, another owner, a symlink), ``"unavailable"`` (no keyring
-        package or backend) or ``"io"`` (the system refused to read or write).
-    """
-
-    def __init__(self, message: str, *, location: str = "", reason: str = "io") -> None:
-        super().__init__(message)
-        self.location = location
-        self.reason = reason
 
 
 def validate_profile(name: object) -> str:

@@ -1,6 +1,6 @@
 """Signing is spec-exact: the published vectors, and oauthlib's own client as an oracle.
 
-``flattr._transport.Signer`` computes once what does not change between calls
+``flattr._http.signing.Signer`` computes once what does not change between calls
 (the HMAC key, and per request its base string and header with the nonce,
 timestamp and signature left out), so these tests pin both ways it can sign:
 the precomputed one and the one that runs oauthlib's building blocks in full.
@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oauthlib.oauth1.rfc5849.utils import parse_authorization_header, unescape
 
-from flattr._transport import Credentials, Request, Signer, sign
+from flattr._http import Credentials, Request, Signer, sign
 
 # OAuth Core 1.0, Appendix A (A.5.1 - A.5.2): GET with a query, HMAC-SHA1.
 APPENDIX_A_CREDENTIALS = Credentials(
@@ -179,7 +179,7 @@ def test_a_forked_child_does_not_reuse_the_parents_pooled_nonces() -> None:
     # parent has pooled nonces left when it forks; the child must draw new ones.
     code = """
 import os
-from flattr._transport import _new_nonce
+from flattr._http.signing import _new_nonce
 _new_nonce()
 read, write = os.pipe()
 if os.fork() == 0:

@@ -111,7 +111,7 @@ def test_fake_flattr_answers_in_the_same_shape(client: flattr.FlattrClient, fake
     import http.client
     from urllib.parse import urlsplit
 
-    from flattr._transport import Credentials, Request, sign
+    from flattr._http import Credentials, Request, sign
 
     token = fake.issue_access_token()
     url = f"{fake.base_url}/rest/0.0.1/thing/listbyuser/id/"

@@ -9,7 +9,7 @@ import pytest
 from faultkit import ALL_SCOPES, Rig, RigFactory, ScriptedServer
 
 import flattr
-from flattr._transport import Transport
+from flattr._http import Transport
 from flattr.testing import FakeFlattr
 
 

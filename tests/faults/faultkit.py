@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import flattr
-from flattr._transport import Transport
+from flattr._http import Transport
 from flattr.testing import FakeFlattr
 
 

@@ -207,7 +207,7 @@ def test_401_is_not_retried(fake: FakeFlattr) -> None:
         "not-the-secret",
         token,
         base_url=fake.base_url,
-        transport=flattr._transport.Transport(timeout=5, sleep=waits.append),
+        transport=flattr._http.Transport(timeout=5, sleep=waits.append),
     )
     with pytest.raises(flattr.AuthenticationError) as caught:
         api.me()

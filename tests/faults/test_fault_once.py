@@ -16,7 +16,8 @@ import pytest
 from faultkit import Rig, RigFactory, close_idle
 
 import flattr
-from flattr._transport import Transport, _NoAnswer
+from flattr._http import Transport
+from flattr._http.connections import DEFAULT_MAX_RESPONSE_BYTES, _NoAnswer, connection_types
 from flattr.testing import FakeFlattr, FakeThing
 
 REGISTER = "/rest/0.0.1/thing/register"
@@ -292,8 +293,8 @@ def test_request_token_leg_is_retried(fake: FakeFlattr) -> None:
 
 def test_a_one_shot_connection_refuses_a_second_request(fake: FakeFlattr) -> None:
     """Even if httplib2 (or a future version of it) tried, the connection would not re-send."""
-    transport = Transport(timeout=5)
-    connection = transport._one_shot["http"]("127.0.0.1", fake.port, timeout=5)
+    one_shot = connection_types(DEFAULT_MAX_RESPONSE_BYTES, one_shot=True)["http"]
+    connection = one_shot("127.0.0.1", fake.port, timeout=5)
     try:
         connection.request("GET", "/rest/0.0.1/feed/categories")
         assert connection.getresponse().read()  # the fake answers 401 (unsigned)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 import flattr
-from flattr._transport import Credentials, Request, Transport, sign
+from flattr._http import Credentials, Request, Transport, sign
 from flattr.testing import FakeFlattr
 
 

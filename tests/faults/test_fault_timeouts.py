@@ -33,7 +33,7 @@ def test_slow_server_read_times_out_once(make_rig: RigFactory) -> None:
     rig = make_rig(timeout=TIMEOUT)
     rig.fake.inject_fault(ME, "stall", seconds=1.0)
     error, elapsed = timed(rig.client.me)
-    assert type(error) is flattr.TransportError
+    assert type(error) is flattr.ReadTimeout
     assert "timed out after 0.3s" in str(error)
     assert isinstance(error.__cause__, TimeoutError)
     assert TIMEOUT * 0.9 <= elapsed < LATE
@@ -50,7 +50,7 @@ def test_silent_server_times_out(scripted: Scripted) -> None:
     server = scripted(_silent)
     api, waits = client_for(server.base_url, timeout=TIMEOUT)
     error, elapsed = timed(api.me)
-    assert type(error) is flattr.TransportError
+    assert type(error) is flattr.ReadTimeout
     assert TIMEOUT * 0.9 <= elapsed < LATE
     assert len(server.requests) == 1
     assert waits == []
@@ -60,7 +60,7 @@ def test_server_that_never_reads_times_out(scripted: Scripted) -> None:
     server = scripted(_silent, read=False)
     api, _ = client_for(server.base_url, timeout=TIMEOUT)
     error, elapsed = timed(api.me)
-    assert type(error) is flattr.TransportError
+    assert type(error) is flattr.ReadTimeout
     assert TIMEOUT * 0.9 <= elapsed < LATE
 
 
@@ -75,7 +75,7 @@ def test_body_that_stops_coming_times_out(scripted: Scripted) -> None:
     server = scripted(_headers_then_nothing)
     api, waits = client_for(server.base_url, timeout=TIMEOUT)
     error, elapsed = timed(api.me)
-    assert type(error) is flattr.TransportError
+    assert type(error) is flattr.ReadTimeout
     assert "timed out" in str(error)
     assert TIMEOUT * 0.9 <= elapsed < LATE
     assert len(server.requests) == 1
@@ -129,7 +129,7 @@ def full_backlog() -> Iterator[int]:
 def test_connect_timeout_is_bounded_and_not_retried(full_backlog: int) -> None:
     api, waits = client_for(f"http://127.0.0.1:{full_backlog}", timeout=TIMEOUT, retries=2)
     error, elapsed = timed(api.me)
-    assert type(error) is flattr.TransportError
+    assert type(error) is flattr.ConnectTimeout
     assert "timed out connecting after 0.3s" in str(error)
     assert TIMEOUT * 0.9 <= elapsed < LATE
     assert waits == []

@@ -17,7 +17,7 @@ import trustme
 from faultkit import USER_XML, RawRequest, ScriptedServer, answer, client_for, close_idle
 
 import flattr
-from flattr._transport import Transport
+from flattr._http import Transport
 from flattr.testing import FakeFlattr
 
 Scripted = Callable[..., ScriptedServer]
