@@ -18,6 +18,7 @@
     └── APIError                              the server answered with an error status
         ├── AuthenticationError   401
         ├── ForbiddenError        403
+        ├── RateLimitError        too many calls (``rate_limit_exceeded``)
         ├── NotFoundError         404
         ├── ClientError           other 4xx
         ├── RegistrationError     500 on thing registration (invalid data, URL taken)
@@ -30,6 +31,8 @@ server's own message) from the code that raises them.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "APIError",
     "AuthenticationError",
@@ -40,6 +43,7 @@ __all__ = [
     "ForbiddenError",
     "NotFoundError",
     "OAuthError",
+    "RateLimitError",
     "ReadTimeout",
     "RegistrationError",
     "ResponseError",
@@ -236,6 +240,23 @@ class ForbiddenError(APIError):
     """403: the call is not allowed (missing scope, own thing, repeat click, inactive user)."""
 
     hint = "The token may lack the scope this call needs; authorize again with it"
+
+
+class RateLimitError(APIError):
+    """The server refused the call because too many were made (``rate_limit_exceeded``).
+
+    :ivar reset: when the limit resets, as a Unix time, when the server said
+        (API v2's ``X-RateLimit-Reset``); else ``None``. :attr:`retry_after`
+        holds the seconds to wait when the server sent ``Retry-After``.
+    """
+
+    hint = "Too many calls; wait before trying again"
+
+    def __init__(
+        self, status: int, message: str, *, reset: float | None = None, **kwargs: Any
+    ) -> None:
+        self.reset = reset
+        super().__init__(status, message, **kwargs)
 
 
 class NotFoundError(APIError):
