@@ -40,7 +40,9 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"members": True}
 # ``access_token: TokenLike`` would otherwise read ``access_token: object``.
-autodoc_type_aliases = {"TokenLike": "flattr.client.TokenLike"}
+autodoc_type_aliases = {
+    "TokenLike": "flattr.client.TokenLike",
+}
 
 # Without intersphinx (the build must work offline) references to the
 # standard library cannot be resolved. Qualified names (``collections.abc.X``)
@@ -49,13 +51,11 @@ autodoc_type_aliases = {"TokenLike": "flattr.client.TokenLike"}
 nitpick_ignore_regex = [
     ("py:class", r"(Callable|Iterable|Iterator|Mapping|Sequence|Any|TracebackType)"),
     ("py:class", r"(datetime|StrEnum|Path|TextIO|argparse\.ArgumentParser)"),
-    # The transport seam is private; FlattrClient(transport=...) is for tests.
-    ("py:class", r"(flattr\._http\.)?Transport"),
     # The API's fixed catalogue (categories, languages, scopes) is private;
     # docs/api.rst shows its contents through the public calls.
     ("py:data", r"flattr\._catalog\..*"),
     # Where publish_feed's mapping rules live; publish_feed's docstring states them.
-    ("py:mod", r"flattr\._feedmap"),
+    ("py:mod", r"flattr\.feeds\._mapping"),
 ]
 
 

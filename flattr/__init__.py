@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import typing
 
+from flattr._http import Transport
 from flattr._version import __version__
 from flattr.auth import FlattrAuth
 from flattr.client import FlattrClient
@@ -86,6 +87,7 @@ __all__ = [
     "ThingDraft",
     "ThingStatus",
     "TokenStoreError",
+    "Transport",
     "TransportError",
     "TransportTimeout",
     "UncertainResultError",
@@ -96,6 +98,9 @@ __all__ = [
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# Documented, and named in signatures, as flattr.Transport: its public home.
+Transport.__module__ = __name__
 
 # flattr.feeds (a dozen dataclasses and its own imports) loads on first use,
 # so that `import flattr` costs little more than its dependencies (see

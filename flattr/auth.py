@@ -27,9 +27,16 @@ from collections.abc import Iterable
 from urllib.parse import parse_qs, quote, urlsplit
 
 from flattr import _catalog, _responses, _validate
-from flattr._http import DEFAULT_TIMEOUT, Credentials, Request, Transport
+from flattr._http import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT,
+    Credentials,
+    Request,
+    Transport,
+)
+from flattr._redact import mask
 from flattr.errors import OAuthError, ValidationError
-from flattr.models import AccessToken, RequestToken, _mask
+from flattr.models import AccessToken, RequestToken
 
 __all__ = ["FlattrAuth"]
 
@@ -51,6 +58,14 @@ class FlattrAuth:
         :class:`flattr.testing.FakeFlattr`'s ``base_url``).
     :param timeout: seconds allowed for connecting and for each read.
     :param ca_certs: a PEM bundle of CAs to trust for this server.
+    :param retries: how often the request-token call is retried after a
+        connection failure or a 502/503/504 answer. The access-token call
+        (which uses up the verifier) is re-sent only after a refused
+        connection, when nothing reached the server.
+    :param max_response_bytes: the largest response body accepted.
+    :param transport: a :class:`~flattr.Transport` to use (and share with a
+        :class:`~flattr.FlattrClient`) instead of building one from the
+        options above.
     :raises ValidationError: for an empty key or secret, or a callback that is
         neither an absolute URL nor ``"oob"``.
     """
@@ -64,6 +79,8 @@ class FlattrAuth:
         base_url: str = _catalog.DEFAULT_BASE_URL,
         timeout: float = DEFAULT_TIMEOUT,
         ca_certs: str | None = None,
+        retries: int = 2,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: Transport | None = None,
     ) -> None:
         # Kept in Credentials, whose repr leaves the secret out (vars(auth) too).
@@ -73,10 +90,15 @@ class FlattrAuth:
         )
         self.callback_url = _validate.callback(callback_url)
         self.base_url = _validate.base_url(base_url)
-        self._transport = transport or Transport(timeout=timeout, ca_certs=ca_certs)
+        self._transport = transport or Transport(
+            timeout=timeout,
+            ca_certs=ca_certs,
+            retries=retries,
+            max_response_bytes=max_response_bytes,
+        )
 
     def __repr__(self) -> str:
-        key = _mask(self._consumer.consumer_key)
+        key = mask(self._consumer.consumer_key)
         return (
             f"FlattrAuth(base_url={self.base_url!r}, consumer_key={key!r}, "
             f"callback_url={self.callback_url!r})"

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 from urllib.parse import quote
 
 from flattr import _catalog, _responses, _validate, _xml
@@ -23,15 +24,31 @@ from flattr._http import (
     Request,
     Transport,
 )
+from flattr._redact import mask
 from flattr.errors import NotFoundError, ValidationError
-from flattr.models import Category, Language, Thing, User, _mask
+from flattr.models import Category, Language, Thing, User
 
-__all__ = ["FlattrClient", "TokenLike"]
+__all__ = ["FlattrClient", "KeyAndSecret", "TokenLike"]
+
+
+class KeyAndSecret(Protocol):
+    """Any object with a token's ``key`` and ``secret`` (an old ``oauth2.Token``, say)."""
+
+    @property
+    def key(self) -> str:
+        """The token's public key."""
+        ...
+
+    @property
+    def secret(self) -> str:
+        """The token's secret."""
+        ...
+
 
 #: What ``access_token`` may be: an :class:`~flattr.AccessToken`, any object
 #: with ``.key`` and ``.secret`` (such as an old ``oauth2.Token``), or a
 #: ``(key, secret)`` pair.
-TokenLike = object
+TokenLike = KeyAndSecret | tuple[str, str]
 
 
 def _token_pair(token: object) -> tuple[str, str]:
@@ -73,6 +90,9 @@ class FlattrClient:
     :param retries: how often a read is retried after a connection failure or a
         502/503/504 answer. Registering and clicking are never retried.
     :param max_response_bytes: the largest response body accepted.
+    :param transport: a :class:`~flattr.Transport` to use (and share with
+        :class:`~flattr.FlattrAuth` or other clients) instead of building one
+        from the options above.
     :raises ValidationError: for an empty key, secret or token part.
     """
 
@@ -108,8 +128,8 @@ class FlattrClient:
     def __repr__(self) -> str:
         return (
             f"FlattrClient(base_url={self.base_url!r}, "
-            f"consumer_key={_mask(self._credentials.consumer_key)!r}, "
-            f"token={_mask(self._credentials.token_key or '')!r})"
+            f"consumer_key={mask(self._credentials.consumer_key)!r}, "
+            f"token={mask(self._credentials.token_key or '')!r})"
         )
 
     def __enter__(self) -> FlattrClient:

@@ -246,7 +246,7 @@ class RateLimitError(APIError):
     """The server refused the call because too many were made (``rate_limit_exceeded``).
 
     :ivar reset: when the limit resets, as a Unix time, when the server said
-        (API v2's ``X-RateLimit-Reset``); else ``None``. :attr:`retry_after`
+        (API v2's ``X-RateLimit-Reset``); else ``None``. ``retry_after``
         holds the seconds to wait when the server sent ``Retry-After``.
     """
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flattr._redact import mask
 from flattr.errors import ValidationError
 
 __all__ = [
@@ -26,11 +27,6 @@ __all__ = [
     "ThingStatus",
     "User",
 ]
-
-
-def _mask(key: str) -> str:
-    """A token key shortened for display: enough to tell tokens apart, no more."""
-    return key[:4] + "…" if len(key) > 6 else "…"
 
 
 def _require_str(data: Mapping[str, Any], name: str, kind: str) -> str:
@@ -56,9 +52,7 @@ class RequestToken:
     callback_confirmed: bool = True
 
     def __repr__(self) -> str:
-        return (
-            f"RequestToken(key={_mask(self.key)!r}, callback_confirmed={self.callback_confirmed})"
-        )
+        return f"RequestToken(key={mask(self.key)!r}, callback_confirmed={self.callback_confirmed})"
 
     __str__ = __repr__
 
@@ -101,7 +95,7 @@ class AccessToken:
     secret: str = field(repr=False)
 
     def __repr__(self) -> str:
-        return f"AccessToken(key={_mask(self.key)!r})"
+        return f"AccessToken(key={mask(self.key)!r})"
 
     __str__ = __repr__
 

@@ -34,8 +34,8 @@ from typing import Any, TextIO
 import platformdirs
 
 from flattr import _catalog, _validate
+from flattr._redact import mask
 from flattr.errors import ValidationError
-from flattr.models import _mask
 from flattr.tokenstore import (
     FileTokenStore,
     KeyringTokenStore,
@@ -241,7 +241,7 @@ class Settings:
         if stored is not None and key != stored.consumer_key:
             raise CLIError(
                 f"the token of profile {self.profile!r} belongs to consumer key "
-                f"{_mask(stored.consumer_key)!r}, not {_mask(key)!r}; use that application's "
+                f"{mask(stored.consumer_key)!r}, not {mask(key)!r}; use that application's "
                 "key and secret, or log in again with this one"
             )
         secret = self._setting("consumer_secret", ENV_CONSUMER_SECRET, "consumer_secret")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from flattr.feeds import (
+    MAX_WORKERS,
     Failed,
     PublishProgress,
     Registered,
@@ -22,16 +23,14 @@ from ._output import clean, print_table
 
 __all__ = ["add_feed_parser", "run_feed_publish"]
 
-_MAX_WORKERS = 32
-
 
 def _workers(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= _MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {_MAX_WORKERS}")
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_WORKERS}")
     return value
 
 
@@ -74,7 +73,7 @@ def add_feed_parser(
         type=_workers,
         default=4,
         metavar="N",
-        help=f"parallel registrations, 1 to {_MAX_WORKERS} (default: 4)",
+        help=f"parallel registrations, 1 to {MAX_WORKERS} (default: 4)",
     )
     publish.add_argument(
         "--category",

@@ -7,6 +7,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -53,14 +54,14 @@ class FeedServer:
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
-        self.hits: list[tuple[str, dict[str, str]]] = []
+        self.hits: list[tuple[str, Message]] = []
         routes, hits = self.routes, self.hits
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                hits.append((self.path, dict(self.headers.items())))
+                hits.append((self.path, self.headers))
                 route = routes.get(self.path)
                 if route is None:
                     route = Route(b"not here", 404, {"Content-Type": "text/plain"})

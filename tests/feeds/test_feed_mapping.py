@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flattr import _catalog
-from flattr._feedmap import default_category, flattr_language, html_to_text, normalize_url, shorten
+from flattr.feeds._mapping import (
+    default_category,
+    flattr_language,
+    html_to_text,
+    normalize_url,
+    shorten,
+)
 
 
 @pytest.mark.parametrize(

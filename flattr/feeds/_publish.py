@@ -1,39 +1,8 @@
-"""Publish a feed: one Flattr thing per blog post or podcast episode.
-
->>> import flattr
->>> from flattr.testing import FakeFlattr
->>> rss = '''<rss version="2.0"><channel><title>Bird notes</title>
-...   <link>https://birds.example.org/</link><language>en-us</language>
-...   <item><title>The robin in spring</title><link>/robin</link>
-...     <description>&lt;p&gt;Robins &amp;amp; their nests.&lt;/p&gt;</description></item>
-... </channel></rss>'''
->>> with FakeFlattr() as fake:
-...     token = fake.issue_access_token(scopes=("read", "publish"))
-...     with flattr.FlattrClient(fake.consumer.key, fake.consumer.secret, token,
-...                              base_url=fake.base_url) as client:
-...         report = flattr.publish_feed(client, rss)
-...         again = flattr.publish_feed(client, rss)
->>> report
-PublishReport(source='feed text', registered=1, skipped=0, failed=0)
->>> report.registered[0].thing.description
-'Robins & their nests.'
->>> again.skipped[0].reason
-<SkipReason.ALREADY_REGISTERED: 'already registered'>
-
-:func:`publish_feed` reads RSS 2.0, Atom 1.0 and podcast feeds (iTunes tags)
-with :mod:`feedparser`, maps each entry to a thing (see :mod:`flattr._feedmap`
-for the rules), skips what the user already owns and registers the rest in
-parallel. It is safe to run again: after a failure, a second run registers
-only what is missing. Every entry ends up in exactly one list of the
-:class:`PublishReport`: :attr:`~PublishReport.registered`,
-:attr:`~PublishReport.skipped` or :attr:`~PublishReport.failed`.
-"""
+"""Publishing a feed: plan each entry, register the new ones in parallel, report on all."""
 
 from __future__ import annotations
 
 import contextlib
-import enum
-import json
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -41,8 +10,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from flattr import _feedsource, _validate
-from flattr._feedmap import (
+from flattr import _validate
+from flattr.errors import FlattrError, RegistrationError, UncertainResultError, ValidationError
+from flattr.feeds import _source
+from flattr.feeds._mapping import (
     FeedContext,
     ThingDraft,
     entry_link,
@@ -51,12 +22,15 @@ from flattr._feedmap import (
     map_entry,
     normalize_url,
 )
-from flattr.errors import (
-    APIError,
-    FlattrError,
-    RegistrationError,
-    UncertainResultError,
-    ValidationError,
+from flattr.feeds._report import (
+    EntryResult,
+    Failed,
+    PublishProgress,
+    PublishReport,
+    Registered,
+    Skipped,
+    SkipReason,
+    short_error,
 )
 from flattr.models import Thing
 
@@ -66,20 +40,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_FETCH_TIMEOUT",
     "DEFAULT_MAX_FEED_BYTES",
-    "EntryResult",
-    "Failed",
-    "FeedSource",
     "MAX_WORKERS",
-    "PublishProgress",
-    "PublishReport",
-    "Registered",
-    "SkipReason",
-    "Skipped",
-    "ThingDraft",
+    "FeedSource",
     "publish_feed",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("flattr.feeds")
 
 #: Seconds allowed for connecting to a feed URL and for each read.
 DEFAULT_FETCH_TIMEOUT: Final = 30.0
@@ -90,288 +56,6 @@ MAX_WORKERS: Final = 32
 
 #: What ``source`` may be: a feed URL, a path, or the feed document itself.
 FeedSource = str | bytes | os.PathLike[str]
-
-
-# ---------------------------------------------------------------------------
-# Results
-
-
-class SkipReason(enum.StrEnum):
-    """Why an entry was not registered."""
-
-    #: The URL is already registered: by this user (found in their things),
-    #: or, as the server said, by anyone.
-    ALREADY_REGISTERED = "already registered"
-    #: An earlier entry of the same feed has the same URL.
-    DUPLICATE_ENTRY = "duplicate entry in the feed"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Registered:
-    """An entry that was registered (or, in a dry run, would be).
-
-    :ivar index: the entry's position in the feed, from 0.
-    :ivar url: the thing's URL (absolute, normalised).
-    :ivar title: the thing's title.
-    :ivar draft: the fields that were (or would be) sent.
-    :ivar thing: the registered thing as the server returned it; ``None`` in a dry run.
-    :ivar warnings: what the mapping had to adapt, e.g. an empty description.
-    """
-
-    index: int
-    url: str
-    title: str
-    draft: ThingDraft
-    thing: Thing | None
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def outcome(self) -> str:
-        """``"registered"``."""
-        return "registered"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain, JSON-serialisable dict."""
-        return _entry_dict(self, draft=self.draft.to_dict(), thing=_thing_dict(self.thing))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Skipped:
-    """An entry that was not registered because there was nothing to do.
-
-    :ivar index: the entry's position in the feed, from 0.
-    :ivar url: the entry's URL (absolute, normalised).
-    :ivar title: the entry's title.
-    :ivar reason: why it was skipped.
-    :ivar detail: a sentence saying more (who owns it, which entry it repeats).
-    :ivar thing: the thing already registered for the URL, when known.
-    :ivar draft: the fields the entry maps to.
-    :ivar warnings: what the mapping had to adapt.
-    """
-
-    index: int
-    url: str
-    title: str
-    reason: SkipReason
-    detail: str = ""
-    thing: Thing | None = None
-    draft: ThingDraft | None = None
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def outcome(self) -> str:
-        """``"skipped"``."""
-        return "skipped"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain, JSON-serialisable dict."""
-        return _entry_dict(
-            self,
-            reason=self.reason.value,
-            detail=self.detail,
-            thing=_thing_dict(self.thing),
-            draft=_draft_dict(self.draft),
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Failed:
-    """An entry that could not be registered; running again will try it again.
-
-    :ivar index: the entry's position in the feed, from 0.
-    :ivar url: the entry's URL (normalised when it could be), ``""`` when it has none.
-    :ivar title: the entry's title.
-    :ivar error: why: a :class:`~flattr.ValidationError` when the entry cannot
-        make a valid thing (nothing was sent), or the error of the register call.
-    :ivar draft: the fields that were sent, ``None`` when mapping failed.
-    :ivar warnings: what the mapping had to adapt.
-    """
-
-    index: int
-    url: str
-    title: str
-    error: FlattrError
-    draft: ThingDraft | None = None
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def outcome(self) -> str:
-        """``"failed"``."""
-        return "failed"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain, JSON-serialisable dict; the error as its type, message and facts."""
-        return _entry_dict(self, error=_error_dict(self.error), draft=_draft_dict(self.draft))
-
-
-#: The result for one entry.
-EntryResult = Registered | Skipped | Failed
-
-
-@dataclass(frozen=True, slots=True)
-class PublishProgress:
-    """What ``on_progress`` receives each time an entry is finished.
-
-    :ivar done: entries finished so far, this one included (1 to ``total``).
-    :ivar total: entries in the feed.
-    :ivar result: this entry's result.
-    """
-
-    done: int
-    total: int
-    result: EntryResult
-
-
-def _entry_dict(result: EntryResult, **fields: Any) -> dict[str, Any]:
-    """The fields every entry result has, around its own ``fields``."""
-    return {
-        "outcome": result.outcome,
-        "index": result.index,
-        "url": result.url,
-        "title": result.title,
-        **fields,
-        "warnings": list(result.warnings),
-    }
-
-
-def _draft_dict(draft: ThingDraft | None) -> dict[str, Any] | None:
-    return draft.to_dict() if draft is not None else None
-
-
-def _thing_dict(thing: Thing | None) -> dict[str, Any] | None:
-    if thing is None:
-        return None
-    return {
-        "id": thing.id,
-        "int_id": thing.int_id,
-        "url": thing.url,
-        "title": thing.title,
-        "description": thing.description,
-        "category": thing.category.id,
-        "language": thing.language,
-        "tags": list(thing.tags),
-        "owner": thing.owner.username,
-        "created": thing.created.isoformat(),
-        "clicks": thing.clicks,
-        "status": thing.status.value,
-    }
-
-
-def _error_dict(error: FlattrError) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
-    if isinstance(error, ValidationError):
-        data["field"] = error.field
-    if isinstance(error, APIError):
-        data["status"] = error.status
-    return data
-
-
-def _short_error(error: FlattrError) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PublishReport:
-    """What :func:`publish_feed` did with every entry of a feed.
-
-    ``str(report)`` is a readable summary with one line per entry;
-    :meth:`to_json` is the same facts for machines.
-
-    :ivar source: the feed URL (without query), the path, or ``"feed text"``.
-    :ivar feed_title: the feed's title.
-    :ivar dry_run: whether nothing was registered (``registered`` then lists
-        what would be).
-    :ivar registered: entries registered in this run, in feed order.
-    :ivar skipped: entries already registered or repeated, in feed order.
-    :ivar failed: entries that failed, in feed order; run again to retry them.
-    :ivar warnings: problems with the feed as a whole (e.g. recoverable XML errors).
-    """
-
-    source: str
-    feed_title: str = ""
-    dry_run: bool = False
-    registered: tuple[Registered, ...] = ()
-    skipped: tuple[Skipped, ...] = ()
-    failed: tuple[Failed, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def total(self) -> int:
-        """How many entries the feed has."""
-        return len(self.registered) + len(self.skipped) + len(self.failed)
-
-    @property
-    def ok(self) -> bool:
-        """Whether no entry failed."""
-        return not self.failed
-
-    @property
-    def results(self) -> tuple[EntryResult, ...]:
-        """Every entry's result, in feed order."""
-        merged: list[EntryResult] = [*self.registered, *self.skipped, *self.failed]
-        return tuple(sorted(merged, key=lambda result: result.index))
-
-    def summary(self) -> str:
-        """One line: the counts, e.g. ``"3 registered, 1 skipped, 0 failed of 4 entries"``."""
-        verb = "would be registered" if self.dry_run else "registered"
-        text = (
-            f"{len(self.registered)} {verb}, {len(self.skipped)} skipped, "
-            f"{len(self.failed)} failed of {self.total} entries"
-        )
-        return f"Dry run: {text}" if self.dry_run else text
-
-    def __str__(self) -> str:
-        title = f" ({self.feed_title})" if self.feed_title else ""
-        lines = [f"{self.source}{title}: {self.summary()}"]
-        lines.extend(f"  warning: {warning}" for warning in self.warnings)
-        for result in self.results:
-            if isinstance(result, Registered):
-                lines.append(f"  + {result.url}  {result.title}")
-            elif isinstance(result, Skipped):
-                detail = f" ({result.detail})" if result.detail else ""
-                lines.append(f"  = {result.url}  {result.reason.value}{detail}")
-            else:
-                lines.append(f"  ! {result.url or result.title}  {_short_error(result.error)}")
-            lines.extend(f"      warning: {warning}" for warning in result.warnings)
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        dry = ", dry_run=True" if self.dry_run else ""
-        return (
-            f"PublishReport(source={self.source!r}, registered={len(self.registered)}, "
-            f"skipped={len(self.skipped)}, failed={len(self.failed)}{dry})"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain, JSON-serialisable dict of everything in the report."""
-        return {
-            "source": self.source,
-            "feed_title": self.feed_title,
-            "dry_run": self.dry_run,
-            "summary": self.summary(),
-            "counts": {
-                "total": self.total,
-                "registered": len(self.registered),
-                "skipped": len(self.skipped),
-                "failed": len(self.failed),
-            },
-            "warnings": list(self.warnings),
-            "registered": [result.to_dict() for result in self.registered],
-            "skipped": [result.to_dict() for result in self.skipped],
-            "failed": [result.to_dict() for result in self.failed],
-        }
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as JSON text (UTF-8 characters kept as they are).
-
-        :param indent: spaces per nesting level; ``None`` for one line.
-        :returns: the JSON document.
-        """
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-
-# ---------------------------------------------------------------------------
-# Publishing
 
 
 def _owned_things(client: FlattrClient) -> dict[str, Thing]:
@@ -414,7 +98,7 @@ def _register(
         if existing is not None:
             detail = f"the server says so; owner: {existing.owner.username}"
         elif lookup_error is not None:
-            detail = f"the server says so; looking it up failed ({_short_error(lookup_error)})"
+            detail = f"the server says so; looking it up failed ({short_error(lookup_error)})"
         else:
             detail = "the server says so, but thing_by_url does not find it"
         return Skipped(
@@ -432,7 +116,7 @@ def _register(
             note = "the server's answer was lost; thing_by_url confirmed the registration"
             return Registered(**common, draft=draft, thing=existing, warnings=(*warnings, note))
         if lookup_error is not None:
-            note = f"checking with thing_by_url failed too ({_short_error(lookup_error)})"
+            note = f"checking with thing_by_url failed too ({short_error(lookup_error)})"
             warnings = (*warnings, note)
         return Failed(**common, error=exc, draft=draft, warnings=warnings)
     except FlattrError as exc:
@@ -528,10 +212,10 @@ def publish_feed(
     workers, category, fallback_language, hidden = _check_options(
         workers, category, language, hidden, on_progress
     )
-    loaded = _feedsource.load(
+    loaded = _source.load(
         source, timeout=fetch_timeout, max_bytes=max_feed_bytes, ca_certs=ca_certs
     )
-    feed = _feedsource.parse(loaded)
+    feed = _source.parse(loaded)
     context = FeedContext(
         base_url=feed.base_url,
         feed_title=feed.title,

@@ -1,29 +1,33 @@
 """Reading a feed for :mod:`flattr.feeds`: from a URL, a path or the text, then feedparser.
 
-Fetching a URL is the only network access here besides the client's own
-calls: TLS verified, no proxy, a few redirects (never from https down to
-http), a timeout and a size cap. feedparser is imported inside :func:`parse`,
-so ``import flattr`` stays cheap, and it is only ever given bytes (given a
-string, it would open URLs and files itself).
+Fetching a URL goes through the same seam as the client's own calls
+(:mod:`flattr._http`: TLS verified, no proxy, a timeout and a size cap),
+with a few redirects followed here (never from https down to http).
+feedparser is imported inside :func:`parse`, so ``import flattr`` stays
+cheap, and it is only ever given bytes (given a string, it would open URLs
+and files itself).
 """
 
 from __future__ import annotations
 
-import http.client
 import os
-import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from flattr import _validate
-from flattr._feedmap import entry_title
-from flattr._version import USER_AGENT
-from flattr.errors import ResponseTooLargeError, TLSError, TransportError, ValidationError
+from flattr._http import Request, Response, Transport, Unsigned
+from flattr._responses import http_reason
+from flattr.errors import (
+    ResponseTooLargeError,
+    TLSError,
+    TransportError,
+    TransportTimeout,
+    ValidationError,
+)
+from flattr.feeds._mapping import entry_title
 
 __all__ = ["LoadedFeed", "ParsedFeed", "load", "parse", "public_url"]
 
@@ -53,111 +57,103 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-class _SafeRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows a few redirects, to http(s) only, never from https down to http."""
-
-    max_redirections = MAX_REDIRECTS
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        old_scheme = urlsplit(req.full_url).scheme.lower()
-        new_scheme = urlsplit(newurl).scheme.lower()
-        if new_scheme not in ("http", "https") or (old_scheme == "https" and new_scheme == "http"):
-            raise TransportError(
-                f"refused a redirect from {old_scheme}:// to {new_scheme}://",
-                method="GET",
-                url=public_url(req.full_url),
-            )
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+def _read_capped(stream: BinaryIO, limit: int, what: str) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ResponseTooLargeError(
+            f"{what}: the feed is larger than {limit} bytes (max_feed_bytes)"
+        )
+    return data
 
 
-def _read_capped(stream: Any, limit: int, what: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = stream.read(min(65536, limit + 1 - size))
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise ResponseTooLargeError(
-                f"{what}: the feed is larger than {limit} bytes (max_feed_bytes)"
-            )
+_ACCEPT: Final = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
 
 
 def _fetch(url: str, *, timeout: float, max_bytes: int, ca_certs: str | None) -> LoadedFeed:
-    """GET a feed URL: TLS verified, no proxy, few redirects, a timeout and a size cap.
+    """GET a feed URL through the seam, following a few redirects (never https to http).
 
-    This is the only place :mod:`flattr.feeds` touches the network besides
-    the client's own calls.
+    The transport brings TLS verification, the size cap, the failure mapping
+    and the retry rules; here only the feed's own concerns remain: redirects,
+    refusing an answer compressed without being asked, and the wording.
     """
-    where = public_url(url)
-    context = ssl.create_default_context(cafile=ca_certs)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}),
-        urllib.request.HTTPSHandler(context=context),
-        _SafeRedirects(),
-    )
-    request = urllib.request.Request(
-        url,
-        headers={
-            "User-Agent": USER_AGENT,
-            "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-            "text/xml;q=0.9, */*;q=0.1",
-            "Accept-Encoding": "identity",
-        },
-    )
+    transport = Transport(timeout=timeout, ca_certs=ca_certs, max_response_bytes=max_bytes)
     try:
-        with opener.open(request, timeout=timeout) as response:
-            encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
-            if encoding != "identity":
-                raise TransportError(
-                    f"the feed came {encoding}-encoded although identity was asked for",
-                    method="GET",
-                    url=where,
-                )
-            length = response.headers.get("Content-Length")
-            if length and length.strip().isdigit() and int(length) > max_bytes:
-                raise ResponseTooLargeError(
-                    f"GET {where}: the feed is larger than {max_bytes} bytes (max_feed_bytes)"
-                )
-            data = _read_capped(response, max_bytes, f"GET {where}")
-            final_url = response.geturl() or url
-            content_type = response.headers.get("Content-Type")
-    except urllib.error.HTTPError as exc:
-        exc.close()
+        for _ in range(MAX_REDIRECTS + 1):
+            response = _get(transport, url, max_bytes)
+            if response.status in _REDIRECTS and response.headers.get("location"):
+                url = _redirect_target(url, response.headers["location"])
+                continue
+            break
+        else:
+            raise TransportError(
+                f"more than {MAX_REDIRECTS} redirects", method="GET", url=public_url(url)
+            )
+    finally:
+        transport.close()
+    where = public_url(url)
+    if response.status != 200:
         raise TransportError(
-            f"the feed server answered {exc.code} {exc.reason}", method="GET", url=where
-        ) from None
-    except urllib.error.URLError as exc:
-        raise _fetch_error(exc.reason, where, timeout) from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise _fetch_error(exc, where, timeout) from exc
-    return LoadedFeed(data, where, url=final_url, content_type=content_type)
-
-
-def _fetch_error(cause: object, where: str, timeout: float) -> TransportError:
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return TLSError(
-            f"the feed server's TLS certificate is not trusted ({cause.verify_message}); "
-            "pass ca_certs= with the CA bundle that signed it",
+            f"the feed server answered {response.status} {http_reason(response.status)}",
             method="GET",
             url=where,
         )
-    if isinstance(cause, ssl.SSLError):
-        return TLSError(f"TLS handshake failed ({cause})", method="GET", url=where)
-    if isinstance(cause, TimeoutError):
-        return TransportError(f"timed out after {timeout:g}s", method="GET", url=where)
-    return TransportError(f"could not fetch the feed ({cause})", method="GET", url=where)
+    encoding = response.headers.get("-content-encoding") or response.headers.get(
+        "content-encoding", "identity"
+    )
+    if encoding.strip().lower() != "identity":
+        raise TransportError(
+            f"the feed came {encoding}-encoded although identity was asked for",
+            method="GET",
+            url=where,
+        )
+    return LoadedFeed(
+        response.body, where, url=url, content_type=response.headers.get("content-type")
+    )
+
+
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+
+
+def _get(transport: Transport, url: str, max_bytes: int) -> Response:
+    where = public_url(url)
+    request = Request(
+        "GET",
+        url,
+        headers=(("Accept", _ACCEPT), ("Accept-Encoding", "identity")),
+        max_bytes=max_bytes,
+    )
+    try:
+        return transport.send(request, Unsigned())
+    except ResponseTooLargeError:
+        raise ResponseTooLargeError(
+            f"GET {where}: the feed is larger than {max_bytes} bytes (max_feed_bytes)"
+        ) from None
+    except TLSError as exc:
+        raise TLSError(
+            exc.reason.replace("the server's", "the feed server's"), method="GET", url=where
+        ) from exc
+    except TransportError as exc:
+        reason = exc.reason.replace("; check the base URL and the network", "")
+        if isinstance(exc, TransportTimeout):
+            raise type(exc)(reason, method="GET", url=where) from exc
+        raise TransportError(
+            f"could not fetch the feed: {reason}; check the feed's address", method="GET", url=where
+        ) from exc
+
+
+def _redirect_target(url: str, location: str) -> str:
+    target = urljoin(url, location.strip())
+    old_scheme = urlsplit(url).scheme.lower()
+    new_scheme = urlsplit(target).scheme.lower()
+    if new_scheme not in ("http", "https") or (old_scheme == "https" and new_scheme == "http"):
+        raise TransportError(
+            f"refused a redirect from {old_scheme}:// to {new_scheme}://",
+            method="GET",
+            url=public_url(url),
+        )
+    return target
 
 
 def _looks_like_xml(text: str) -> bool:

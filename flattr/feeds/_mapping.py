@@ -153,8 +153,16 @@ def _entry_url(entry: Mapping[str, Any], base_url: str) -> str:
         )
     if not isinstance(link, str) or not link.strip():
         raise ValidationError("url", "the entry has no link")
-    absolute = urljoin(base_url, link.strip()) if base_url else link.strip()
-    return _validate.thing_url(normalize_url(absolute))
+    return _validate.thing_url(_absolute(link, base_url))
+
+
+def _absolute(link: str, base_url: str) -> str:
+    """``link`` stripped, made absolute against ``base_url`` (when given) and normalised.
+
+    :raises ValidationError: the result cannot be parsed as a URL.
+    """
+    link = link.strip()
+    return normalize_url(urljoin(base_url, link) if base_url else link)
 
 
 # -- text ------------------------------------------------------------------
@@ -505,6 +513,6 @@ def entry_link(entry: Mapping[str, Any], base_url: str) -> str:
     if not isinstance(link, str) or not link.strip():
         return ""
     try:
-        return normalize_url(urljoin(base_url, link.strip()) if base_url else link.strip())
+        return _absolute(link, base_url)
     except ValidationError:
         return link.strip()
