@@ -21,6 +21,7 @@ from flattr.auth import FlattrAuth
 from flattr.client import FlattrClient
 from flattr.errors import (
     APIError,
+    Advice,
     AuthenticationError,
     ClientError,
     ConnectTimeout,
@@ -56,6 +57,7 @@ from flattr.models import (
 __all__ = [
     "APIError",
     "AccessToken",
+    "Advice",
     "AuthenticationError",
     "Category",
     "ClientError",

@@ -31,10 +31,13 @@ server's own message) from the code that raises them.
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
     "APIError",
+    "Advice",
     "AuthenticationError",
     "ClientError",
     "ConnectTimeout",
@@ -59,6 +62,42 @@ __all__ = [
 ]
 
 
+class Advice(enum.StrEnum):
+    """What kind of step can fix a failure, decided where the failure is understood.
+
+    The message of each exception already says it in words; ``advice`` is the
+    same decision for programs, such as the ``flattr`` command, which turns it
+    into a command to run.
+    """
+
+    #: The token is unknown, revoked or expired, or the user said no: authorize again.
+    AUTHORIZE_AGAIN = "authorize_again"
+    #: The consumer key or secret (or the signature made with them) was refused.
+    CHECK_CONSUMER = "check_consumer"
+    #: The token lacks a scope the call needs: authorize again asking for it.
+    ADD_SCOPE = "add_scope"
+    #: The server refused the request's timestamp: set the computer's clock.
+    CHECK_CLOCK = "check_clock"
+    #: Too many calls: wait (``retry_after`` or ``reset`` say how long when known).
+    WAIT = "wait"
+    #: The server failed or the network did: trying again later can help.
+    TRY_AGAIN = "try_again"
+    #: The call can never succeed as asked (your own thing, flattred already, inactive owner).
+    NOT_ALLOWED = "not_allowed"
+    #: A state-changing call may have been carried out: look the result up first.
+    LOOK_UP_RESULT = "look_up_result"
+    #: The thing is registered already: fetch it instead of registering it.
+    ALREADY_REGISTERED = "already_registered"
+    #: An argument or field was refused: correct it.
+    CHECK_INPUT = "check_input"
+    #: No such user or thing: check the id or name.
+    CHECK_ID = "check_id"
+    #: The server's certificate is not trusted: give the CA bundle that signed it.
+    TRUST_CA = "trust_ca"
+    #: The server cannot be reached, or does not answer like Flattr: check its address.
+    CHECK_SERVER = "check_server"
+
+
 class FlattrError(Exception):
     """Root of every exception raised by :mod:`flattr`.
 
@@ -68,7 +107,11 @@ class FlattrError(Exception):
             client.me()
         except flattr.FlattrError as exc:
             print(f"Flattr said no: {exc}")
+
+    :ivar advice: what kind of step can fix it (an :class:`Advice`), when known.
     """
+
+    advice: Advice | None = None
 
 
 class ValidationError(FlattrError, ValueError):
@@ -77,6 +120,8 @@ class ValidationError(FlattrError, ValueError):
     :ivar field: the name of the offending argument or field (``"title"``,
         ``"scopes"``, ...).
     """
+
+    advice = Advice.CHECK_INPUT
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -90,6 +135,8 @@ class TransportError(FlattrError):
     :ivar method: the HTTP method of the failed request.
     :ivar url: the URL without its query string (the query may carry OAuth parameters).
     """
+
+    advice = Advice.CHECK_SERVER
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
         where = f"{method} {url}: " if method or url else ""
@@ -106,6 +153,8 @@ class TLSError(TransportError):
     that signed the server's certificate instead.
     """
 
+    advice = Advice.TRUST_CA
+
 
 class TransportTimeout(TransportError):
     """A time limit passed before the call completed.
@@ -114,6 +163,8 @@ class TransportTimeout(TransportError):
     and timed out after it was sent raises :class:`UncertainResultError`
     instead, since it may have been carried out.
     """
+
+    advice = Advice.TRY_AGAIN
 
 
 class ConnectTimeout(TransportTimeout):
@@ -136,6 +187,8 @@ class UncertainResultError(TransportError):
     up first (for a registration, :meth:`flattr.FlattrClient.thing_by_url`).
     """
 
+    advice = Advice.LOOK_UP_RESULT
+
 
 class OAuthError(FlattrError):
     """The OAuth token protocol failed.
@@ -146,10 +199,18 @@ class OAuthError(FlattrError):
     :ivar status: the HTTP status, or ``None`` when no request was involved.
     """
 
-    def __init__(self, problem: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        problem: str,
+        message: str,
+        *,
+        status: int | None = None,
+        advice: Advice | None = None,
+    ) -> None:
         super().__init__(message)
         self.problem = problem
         self.status = status
+        self.advice = advice
 
 
 class ResponseError(FlattrError):
@@ -159,6 +220,8 @@ class ResponseError(FlattrError):
     :ivar content_type: its ``Content-Type`` header, if any.
     :ivar excerpt: at most the first 200 characters of the body, for diagnosis.
     """
+
+    advice = Advice.CHECK_SERVER
 
     def __init__(
         self,
@@ -190,10 +253,10 @@ class APIError(FlattrError):
     :ivar retry_after: the seconds the server asked to wait (``Retry-After``)
         before trying again, or ``None`` when it did not say. A 503 whose wait
         is longer than the client's ``max_retry_after`` arrives here at once.
+    :ivar headers: the answer's headers, names lower-cased.
+    :ivar hint: what to try, in words (also the end of ``str(exc)``); ``""`` when
+        nothing specific helps.
     """
-
-    #: What to try, appended to ``str(exc)``; subclasses refine it.
-    hint: str = ""
 
     def __init__(
         self,
@@ -203,8 +266,10 @@ class APIError(FlattrError):
         code: str | None = None,
         method: str = "",
         path: str = "",
-        hint: str | None = None,
+        hint: str = "",
+        advice: Advice | None = None,
         retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.status = status
         self.code = code
@@ -212,12 +277,13 @@ class APIError(FlattrError):
         self.method = method
         self.path = path
         self.retry_after = retry_after
-        if hint is not None:
-            self.hint = hint
+        self.hint = hint
+        self.advice = advice
+        self.headers: Mapping[str, str] = dict(headers or {})
         where = f"{method} {path}: " if method or path else ""
         text = f"{where}{status} {message}".rstrip()
-        if self.hint:
-            text = f"{text}. {self.hint}"
+        if hint:
+            text = f"{text}. {hint}"
         if retry_after is not None:
             text = f"{text} (the server asked to wait {retry_after:.0f} s)"
         super().__init__(text)
@@ -230,16 +296,18 @@ class AuthenticationError(APIError):
     (``"signature_invalid"``, ``"token_rejected"``, ``"timestamp_refused"`` ...).
     """
 
-    hint = (
-        "Check the consumer key and secret; if the access token was revoked, "
-        "run the authorization flow again"
-    )
-
 
 class ForbiddenError(APIError):
-    """403: the call is not allowed (missing scope, own thing, repeat click, inactive user)."""
+    """403: the call is not allowed (missing scope, own thing, repeat click, inactive user).
 
-    hint = "The token may lack the scope this call needs; authorize again with it"
+    :ivar missing_scope: the scope the server said the token lacks, when it said so.
+    """
+
+    def __init__(
+        self, status: int, message: str, *, missing_scope: str | None = None, **kwargs: Any
+    ) -> None:
+        self.missing_scope = missing_scope
+        super().__init__(status, message, **kwargs)
 
 
 class RateLimitError(APIError):
@@ -250,8 +318,6 @@ class RateLimitError(APIError):
         holds the seconds to wait when the server sent ``Retry-After``.
     """
 
-    hint = "Too many calls; wait before trying again"
-
     def __init__(
         self, status: int, message: str, *, reset: float | None = None, **kwargs: Any
     ) -> None:
@@ -261,8 +327,6 @@ class RateLimitError(APIError):
 
 class NotFoundError(APIError):
     """404: the user or thing does not exist."""
-
-    hint = ""
 
 
 class ClientError(APIError):
@@ -277,11 +341,6 @@ class RegistrationError(APIError):
     server said so.
     """
 
-    hint = (
-        "If the URL is already registered, fetch the existing thing with "
-        "client.thing_by_url(url) instead of registering it again"
-    )
-
     @property
     def duplicate(self) -> bool:
         """Whether the server said the URL is already registered."""
@@ -290,8 +349,6 @@ class RegistrationError(APIError):
 
 class ServerError(APIError):
     """Any 5xx answer other than a failed registration."""
-
-    hint = "The server failed; try again later"
 
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

@@ -476,4 +476,6 @@ def test_forbidden_hints_name_the_scope_only_when_it_is_the_cause(
     assert "scope" not in str(repeat.value)
     with pytest.raises(flattr.ForbiddenError) as scope:
         make_client(scopes=("read",)).click(bobs_post.id)
-    assert str(scope.value).endswith("Authorize again, asking for the scope this call needs")
+    assert str(scope.value).endswith("Authorize again, asking for the click scope")
+    assert scope.value.missing_scope == "click"
+    assert scope.value.advice is flattr.Advice.ADD_SCOPE
