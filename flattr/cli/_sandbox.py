@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import threading
 from typing import TextIO
@@ -33,7 +34,7 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
             "give both --consumer-key and --consumer-secret to the sandbox, or neither",
             EXIT_USAGE,
         )
-    state: str | None = args.state
+    state: str | None = None if args.state is None else os.path.expanduser(args.state)
     try:
         fake = FakeFlattr(port=args.port, state=state)
     except StateError as exc:

@@ -304,7 +304,11 @@ class StateFile:
             except FileExistsError:
                 pass  # someone made it meanwhile: the lock below decides
             except OSError as exc:
-                raise self.damaged("cannot create the state file", exc) from None
+                raise StateFileError(
+                    self.path,
+                    f"{self.path}: cannot create the state file ({exc.strerror or exc}); "
+                    "check that its folder exists and is writable, or use another path",
+                ) from None
         try:
             # timeout=0: a file another fake holds is refused now, not after a wait.
             conn = sqlite3.connect(

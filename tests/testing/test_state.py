@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -397,3 +398,30 @@ def test_table_names_must_be_plain_identifiers() -> None:
         _state.Table("things; DROP TABLE users", ("id",), tuple)
     with pytest.raises(ValueError, match="keys"):
         _state.Table("pairs", ("a", "b"), tuple, keys=3)
+
+
+def test_a_state_file_in_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StateFileError, match="cannot create the state file") as caught:
+        FakeFlattr(state=tmp_path / "no" / "such" / "folder" / "state.sqlite")
+    assert "folder exists" in str(caught.value)
+    assert not (tmp_path / "no").exists()
+
+
+def test_writes_from_many_threads_all_reach_the_file(state_file: Path) -> None:
+    with FakeFlattr(state=state_file) as fake:
+        token = fake.issue_access_token(scopes=("read", "publish"))
+        with client_for(fake, token) as api, ThreadPoolExecutor(4) as pool:
+
+            def register(n: int) -> str:
+                return api.register_thing(
+                    url=f"https://alice.example.org/post/{n}",
+                    title=f"Post number {n}",
+                    category="text",
+                    description="Written from one of four threads.",
+                    language="en_GB",
+                ).id
+
+            ids = set(pool.map(register, range(40), timeout=60))
+    with FakeFlattr(state=state_file) as again:
+        assert {t.id for t in again.things} == ids
+        assert sorted(t.int_id for t in again.things) == list(range(10001, 10041))
