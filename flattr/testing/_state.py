@@ -27,9 +27,10 @@ To persist another kind of record:
 1. append a migration to :data:`MIGRATIONS` that creates its table (the
    schema version is the number of migrations; older files are brought up
    to date when opened, newer ones refused);
-2. declare a :class:`Table` with the same column names and a ``to_row``
-   function, passed through :func:`register` (opening checks that every
-   registered table has exactly those columns);
+2. declare its :class:`Table` (usually :meth:`Table.of_attributes`, the
+   columns named after the record's attributes) and pass it through
+   :func:`register`, so that opening a file checks the table has exactly
+   those columns;
 3. in each method that changes such a record, call
    :meth:`flattr.testing._store.Store.save` (a no-op without a state file)
    before changing memory, and rebuild the records from
@@ -39,11 +40,12 @@ To persist another kind of record:
 from __future__ import annotations
 
 import json
+import operator
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +131,35 @@ class Table(Generic[R]):
                 raise ValueError(f"{name!r} is not a plain SQL identifier")
         if not 1 <= self.keys <= len(self.columns):
             raise ValueError("keys must be between 1 and the number of columns")
+
+    @classmethod
+    def of_attributes(
+        cls,
+        name: str,
+        columns: str | tuple[str, ...],
+        *,
+        keys: int = 1,
+        convert: Mapping[str, Callable[[R], object]] | None = None,
+    ) -> Table[R]:
+        """A table whose columns are the record's attributes of the same names.
+
+        :param name: the table's name.
+        :param columns: attribute names, the primary key first (a tuple, or
+            one string with the names separated by spaces).
+        :param keys: how many leading columns make up the primary key.
+        :param convert: for a column that is not a plain attribute (or not
+            stored as it is), how to get its value from a record.
+        :returns: the table.
+        """
+        if isinstance(columns, str):
+            columns = tuple(columns.split())
+        special = dict(convert or {})
+        getters = tuple(special.get(c) or operator.attrgetter(c) for c in columns)
+
+        def to_row(record: R) -> tuple[object, ...]:
+            return tuple(get(record) for get in getters)
+
+        return cls(name, columns, to_row, keys)
 
     @property
     def upsert_sql(self) -> str:

@@ -186,104 +186,33 @@ class Click(NamedTuple):
 
 # -- the state file's tables (see flattr.testing._state) ------------------
 
-CONSUMERS: Table[Consumer] = register(
-    Table("consumers", ("key", "secret", "name"), lambda c: (c.key, c.secret, c.name))
-)
+CONSUMERS: Table[Consumer] = register(Table.of_attributes("consumers", "key secret name"))
 USERS: Table[FakeUser] = register(
-    Table(
+    Table.of_attributes(
         "users",
-        (
-            "id",
-            "username",
-            "firstname",
-            "lastname",
-            "city",
-            "country",
-            "email",
-            "description",
-            "language",
-            "active",
-        ),
-        lambda u: (
-            u.id,
-            u.username,
-            u.firstname,
-            u.lastname,
-            u.city,
-            u.country,
-            u.email,
-            u.description,
-            u.language,
-            u.active,
-        ),
+        "id username firstname lastname city country email description language active",
     )
 )
 THINGS: Table[FakeThing] = register(
-    Table(
+    Table.of_attributes(
         "things",
-        (
-            "id",
-            "int_id",
-            "owner_id",
-            "url",
-            "title",
-            "description",
-            "category",
-            "language",
-            "tags",
-            "hidden",
-            "clicks",
-            "created",
-        ),
-        lambda t: (
-            t.id,
-            t.int_id,
-            t.owner.id,
-            t.url,
-            t.title,
-            t.description,
-            t.category,
-            t.language,
-            encode_list(t.tags),
-            t.hidden,
-            t.clicks,
-            t.created,
-        ),
+        "id int_id owner_id url title description category language tags hidden clicks created",
+        convert={"owner_id": lambda t: t.owner.id, "tags": lambda t: encode_list(t.tags)},
     )
 )
-CLICKS: Table[Click] = register(Table("clicks", ("thing_id", "user_id"), tuple, keys=2))
+CLICKS: Table[Click] = register(Table.of_attributes("clicks", "thing_id user_id", keys=2))
 REQUEST_TOKENS: Table[RequestToken] = register(
-    Table(
+    Table.of_attributes(
         "request_tokens",
-        (
-            "key",
-            "secret",
-            "consumer_key",
-            "callback",
-            "state",
-            "verifier",
-            "user_id",
-            "scopes",
-            "form_key",
-        ),
-        lambda t: (
-            t.key,
-            t.secret,
-            t.consumer_key,
-            t.callback,
-            t.state,
-            t.verifier,
-            t.user_id,
-            encode_list(t.scopes),
-            t.form_key,
-        ),
+        "key secret consumer_key callback state verifier user_id scopes form_key",
+        convert={"scopes": lambda t: encode_list(t.scopes)},
     )
 )
 ACCESS_TOKENS: Table[AccessToken] = register(
-    Table(
+    Table.of_attributes(
         "access_tokens",
-        ("key", "secret", "consumer_key", "user_id", "scopes", "revoked"),
-        lambda t: (t.key, t.secret, t.consumer_key, t.user_id, encode_list(t.scopes), t.revoked),
+        "key secret consumer_key user_id scopes revoked",
+        convert={"scopes": lambda t: encode_list(t.scopes)},
     )
 )
 
