@@ -391,7 +391,7 @@ class StateFile:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             names = {
                 str(row[0])
-                for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
             if names:
                 check = conn.execute("PRAGMA quick_check").fetchall()
