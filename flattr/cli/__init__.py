@@ -340,6 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=False,
         help="start without the example users and things",
     )
+    sandbox.add_argument(
+        "--state",
+        default=None,
+        metavar="FILE",
+        help="keep users, things, clicks, consumers and tokens in this SQLite file, so a "
+        "restarted sandbox carries on where it stopped (created when missing; default: "
+        "forget everything at Ctrl-C)",
+    )
     sandbox.add_argument("--debug", action="store_true", help="show the server's DEBUG logs")
     sandbox.set_defaults(run="sandbox")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import threading
 from typing import TextIO
 
-from flattr.testing import FakeFlattr
+from flattr.testing import Consumer, Credentials, FakeFlattr, StateError
 
 from ._errors import EXIT_USAGE, CLIError
 
@@ -21,7 +22,7 @@ _FORGET_EVERY = 60.0
 def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | None = None) -> int:
     """Run ``flattr sandbox`` until Ctrl-C (or until ``stop`` is set).
 
-    :param args: ``port``, ``consumer_key``, ``consumer_secret``, ``empty``.
+    :param args: ``port``, ``consumer_key``, ``consumer_secret``, ``empty``, ``state``.
     :param out: where to print the instructions.
     :param stop: an event that ends the sandbox, for callers other than a terminal.
     """
@@ -33,23 +34,22 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
             "give both --consumer-key and --consumer-secret to the sandbox, or neither",
             EXIT_USAGE,
         )
-    fake = FakeFlattr(port=args.port)
+    state: str | None = None if args.state is None else os.path.expanduser(args.state)
+    try:
+        fake = FakeFlattr(port=args.port, state=state)
+    except StateError as exc:
+        raise CLIError(f"--state: {exc}") from None
     try:
         fake.start()
     except OSError as exc:
+        fake.stop()
         raise CLIError(
             f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc}); choose another "
             "--port, or --port 0 for any free one"
         ) from None
     try:
-        if key is not None and secret is not None:
-            try:
-                consumer = fake.add_consumer(key, secret, name="flattr command line")
-            except ValueError as exc:
-                raise CLIError(f"--consumer-key/--consumer-secret: {exc}", EXIT_USAGE) from None
-        else:
-            consumer = fake.add_consumer(name="flattr command line")
-        if not args.empty:
+        consumer = _sandbox_consumer(fake, key, secret)
+        if not args.empty and not fake.restored:
             fake.seed_demo()
         users = ", ".join(u.username for u in fake.users)
         exports = [
@@ -58,8 +58,14 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
             ("FLATTR_CONSUMER_SECRET", consumer.secret),
             ("FLATTR_PROFILE", "sandbox"),
         ]
+        restored = (
+            [f"State restored from {state}: {len(fake.users)} users, {len(fake.things)} things."]
+            if fake.restored
+            else []
+        )
         lines = [
             f"FakeFlattr sandbox running at {fake.base_url} (127.0.0.1 only).",
+            *restored,
             f"Users: {users}; the consent page signs you in as {fake.session_user.username!r}.",
             "Its consumer key and secret (made up, only good for this sandbox):",
             f"    consumer key:    {consumer.key}",
@@ -71,7 +77,12 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
             "    flattr login --scope read,click,publish",
             "    flattr whoami",
             "",
-            "Everything is forgotten when the sandbox stops. Press Ctrl-C to stop it.",
+            (
+                f"Everything is kept in {state}: start the sandbox with --state again to carry "
+                "on. Press Ctrl-C to stop it."
+                if state is not None
+                else "Everything is forgotten when the sandbox stops. Press Ctrl-C to stop it."
+            ),
         ]
         print("\n".join(lines), file=out, flush=True)
         event = stop or threading.Event()
@@ -79,7 +90,38 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
             fake.clear_requests()
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a sandbox ends, whenever it comes
+    except StateError as exc:
+        raise CLIError(f"--state: {exc}") from None
     finally:
         fake.stop()
     print("Sandbox stopped.", file=out, flush=True)
     return 0
+
+
+#: The name the sandbox registers its consumer under, and finds it by after a restart.
+_CONSUMER_NAME = "flattr command line"
+
+
+def _sandbox_consumer(fake: FakeFlattr, key: str | None, secret: str | None) -> Credentials:
+    """The consumer the sandbox prints: the one from ``--state`` if any, else a new one.
+
+    :raises CLIError: ``--consumer-key`` is in the state file with another secret.
+    """
+    ours: list[Consumer] = [c for c in fake.consumers if c.name == _CONSUMER_NAME]
+    if key is not None and secret is not None:
+        same = [c for c in fake.consumers if c.key == key]
+        if same and same[0].secret == secret:
+            return Credentials(key, secret)
+        if same:
+            raise CLIError(
+                "--consumer-key: the --state file already has this consumer with another "
+                "secret; give that secret, or another key",
+                EXIT_USAGE,
+            )
+        try:
+            return fake.add_consumer(key, secret, name=_CONSUMER_NAME)
+        except ValueError as exc:
+            raise CLIError(f"--consumer-key/--consumer-secret: {exc}", EXIT_USAGE) from None
+    if ours:
+        return Credentials(ours[0].key, ours[0].secret)
+    return fake.add_consumer(name=_CONSUMER_NAME)

@@ -35,15 +35,21 @@ fixtures ``fake_flattr`` and ``fake_flattr_tls``.
 from ._fake import ConsentError, ConsentResult, FakeFlattr
 from ._faults import FAULT_KINDS
 from ._server import RecordedRequest
-from ._store import Credentials, FakeThing, FakeUser
+from ._state import StateError, StateFileError, StateInUseError, StateVersionError
+from ._store import Consumer, Credentials, FakeThing, FakeUser
 
 __all__ = [
     "ConsentError",
     "ConsentResult",
+    "Consumer",
     "Credentials",
     "FAULT_KINDS",
     "FakeFlattr",
     "FakeThing",
     "FakeUser",
     "RecordedRequest",
+    "StateError",
+    "StateFileError",
+    "StateInUseError",
+    "StateVersionError",
 ]

@@ -68,10 +68,9 @@ class Authorizer:
             token = self._pending(key)
             if token is None:
                 raise KeyError("no pending request token with that key")
-            token.state = "approved"
-            token.user_id = user.id
-            token.scopes = normalize_scopes(scopes) or ("read",)
-            token.verifier = secrets.token_hex(8)
+            self.store.approve_request_token(
+                token, user.id, normalize_scopes(scopes) or ("read",), secrets.token_hex(8)
+            )
             return token.verifier
 
     def deny(self, key: str) -> None:
@@ -83,7 +82,7 @@ class Authorizer:
             token = self._pending(key)
             if token is None:
                 raise KeyError("no pending request token with that key")
-            token.state = "denied"
+            self.store.deny_request_token(token)
 
     def handle(self, req: Incoming) -> Outgoing:
         """Answer GET (the page) or POST (the decision) on the consent path."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import shutil
 import ssl
 import tempfile
@@ -21,7 +22,7 @@ from ._faults import DEFAULT_OVERSIZE, DEFAULT_STATUS, Fault
 from ._oauth import Provider
 from ._rest import Rest
 from ._server import HTTPEngine, RecordedRequest
-from ._store import Credentials, FakeThing, FakeUser, Store, normalize_scopes
+from ._store import Consumer, Credentials, FakeThing, FakeUser, Store, normalize_scopes
 from ._wire import Incoming, Outgoing
 from ._xmlout import error_document
 
@@ -96,6 +97,13 @@ class FakeFlattr:
     :param clock: the server's idea of the current Unix time.
     :param timestamp_tolerance: seconds ``oauth_timestamp`` may differ from ``clock()``.
     :param rate_limit: REST calls per hour per token before answering 403.
+    :param state: an SQLite file that keeps consumers, users, things, clicks
+        and tokens, so that a later FakeFlattr on the same file carries on
+        where this one stopped (created when missing; closed by :meth:`stop`).
+        ``None``, the default, keeps everything in memory.
+    :raises StateError: the state file is in use by another FakeFlattr, is
+        damaged or not a state file, or comes from a newer flattr; it is left
+        as it was.
     """
 
     def __init__(
@@ -108,8 +116,9 @@ class FakeFlattr:
         clock: Callable[[], float] = time.time,
         timestamp_tolerance: float = 600,
         rate_limit: int | None = None,
+        state: str | os.PathLike[str] | None = None,
     ) -> None:
-        self._store = Store(clock)
+        self._store = Store(clock, state)
         self._provider = Provider(self._store, timestamp_tolerance)
         self._rest = Rest(self._store, self._provider, rate_limit)
         self._session_user: FakeUser | None = None
@@ -117,20 +126,30 @@ class FakeFlattr:
         self._tmpdir: Path | None = None
         self.ca_bundle: str | None = None
         """With ``tls=True``, the path of the test CA's PEM file; ``None`` otherwise."""
-        context = self._make_tls(host) if tls else None
-        self._engine = HTTPEngine(
-            self._respond, host=host, port=port, ssl_context=context, latency=latency
-        )
-        self._consumer = self._store.add_consumer(None, None, "Example app")
-        self.user: FakeUser = self.add_user(
-            "alice",
-            firstname="Alice",
-            lastname="Example",
-            city="Lund",
-            country="Sweden",
-            email="alice@example.org",
-            description="Writes about birds.",
-        )
+        # A restored state file already has the start-up consumer and user: the first ones.
+        first_consumer = next(iter(self._store.consumers.values()), None)
+        first_user = next(iter(self._store.users.values()), None)
+        try:
+            context = self._make_tls(host) if tls else None
+            self._engine = HTTPEngine(
+                self._respond, host=host, port=port, ssl_context=context, latency=latency
+            )
+            self._consumer = first_consumer or self._store.add_consumer(None, None, "Example app")
+            first_user = first_user or self.add_user(
+                "alice",
+                firstname="Alice",
+                lastname="Example",
+                city="Lund",
+                country="Sweden",
+                email="alice@example.org",
+                description="Writes about birds.",
+            )
+        except BaseException:
+            # Let go of the state file now, not whenever the object is collected.
+            self._store.close()
+            self._remove_tls_files()
+            raise
+        self.user: FakeUser = first_user
         """The default user, the one "logged in" on the consent page."""
 
     def _make_tls(self, host: str) -> ssl.SSLContext:
@@ -156,13 +175,20 @@ class FakeFlattr:
         """Start serving on a daemon thread.
 
         :returns: ``self``.
+        :raises RuntimeError: it was stopped with a state file, which is now closed.
         """
+        if self._store.closed:
+            raise RuntimeError("this FakeFlattr's state file was closed by stop(): make a new one")
         self._engine.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving, close all connections and delete the TLS files."""
+        """Stop serving, close all connections, the state file and delete the TLS files."""
         self._engine.stop()
+        self._store.close()
+        self._remove_tls_files()
+
+    def _remove_tls_files(self) -> None:
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -218,6 +244,17 @@ class FakeFlattr:
     def consumer(self) -> Credentials:
         """The consumer (application) registered at start-up."""
         return Credentials(self._consumer.key, self._consumer.secret)
+
+    @property
+    def restored(self) -> bool:
+        """Whether ``state=`` named a file that already held a fake's state."""
+        return self._store.restored
+
+    @property
+    def consumers(self) -> tuple[Consumer, ...]:
+        """Every registered application (key, secret and name), oldest first."""
+        with self._store.lock:
+            return tuple(self._store.consumers.values())
 
     @property
     def session_user(self) -> FakeUser:
@@ -413,8 +450,7 @@ class FakeFlattr:
 
         :raises KeyError: no such access token.
         """
-        with self._store.lock:
-            self._store.access_tokens[access_token_key].revoked = True
+        self._store.revoke_access_token(access_token_key)
 
     def approve(
         self,

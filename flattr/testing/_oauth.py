@@ -254,7 +254,7 @@ class Provider:
                 given = verified.params["oauth_verifier"]
                 if not hmac.compare_digest(given.encode(), token.verifier.encode()):
                     raise OAuthProblem("token_rejected", "wrong oauth_verifier")
-                token.state = "used"
+                self.store.use_request_token(token)
                 user_id, scopes = token.user_id, token.scopes
         except OAuthProblem as problem:
             return problem.as_form()

@@ -255,8 +255,7 @@ class Rest:
                 raise RestError(403, "you have already flattred this thing")
             if status == "inactive":
                 raise RestError(403, "the user or the thing's owner is inactive")
-            thing.clicked_by.add(call.user.id)
-            thing.clicks += 1
+            self.store.click(thing, call.user)
         return _ok(_xmlout.envelope())
 
     # -- R7: register -----------------------------------------------------

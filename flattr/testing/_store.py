@@ -3,22 +3,52 @@
 Every method that reads or changes state takes :attr:`Store.lock`, so the
 HTTP handler threads and the test thread can use one :class:`Store` at once.
 The objects handed out (:class:`FakeUser`, :class:`FakeThing`) are the live
-records: read them freely, but change them only through the fake.
+records: read them freely, but change them only through the store's methods,
+which also write the change to the state file when there is one
+(:mod:`flattr.testing._state`). Nonces and rate-limit counters are never
+written: they matter for minutes, not across a restart.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
+import os
 import re
 import secrets
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, NamedTuple, TypeVar, get_args
 
 from flattr._catalog import CATEGORY_IDS, LANGUAGE_IDS, SCOPE_ALIASES, SCOPES
+
+from ._state import StateFile, Table, decode_list, encode_list, register
+
+__all__ = [
+    "ACCESS_TOKENS",
+    "CLICKS",
+    "CONSUMERS",
+    "REQUEST_TOKENS",
+    "THINGS",
+    "USERS",
+    "AccessToken",
+    "Click",
+    "Consumer",
+    "Credentials",
+    "FakeThing",
+    "FakeUser",
+    "RequestToken",
+    "Store",
+    "TokenState",
+    "normalize_scopes",
+    "xml_safe",
+]
+
+R = TypeVar("R")
 
 #: Characters XML 1.0 cannot carry at all (C0 controls except tab, LF, CR; U+FFFE/U+FFFF).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -147,14 +177,61 @@ class AccessToken:
     calls: deque[float] = field(default_factory=deque, repr=False)
 
 
+class Click(NamedTuple):
+    """One user's flattr of one thing, as the state file keeps it."""
+
+    thing_id: str
+    user_id: int
+
+
+# -- the state file's tables (see flattr.testing._state) ------------------
+
+CONSUMERS: Table[Consumer] = register(Table.of_attributes("consumers", "key secret name"))
+USERS: Table[FakeUser] = register(
+    Table.of_attributes(
+        "users",
+        "id username firstname lastname city country email description language active",
+    )
+)
+THINGS: Table[FakeThing] = register(
+    Table.of_attributes(
+        "things",
+        "id int_id owner_id url title description category language tags hidden clicks created",
+        convert={"owner_id": lambda t: t.owner.id, "tags": lambda t: encode_list(t.tags)},
+    )
+)
+CLICKS: Table[Click] = register(Table.of_attributes("clicks", "thing_id user_id", keys=2))
+REQUEST_TOKENS: Table[RequestToken] = register(
+    Table.of_attributes(
+        "request_tokens",
+        "key secret consumer_key callback state verifier user_id scopes form_key",
+        convert={"scopes": lambda t: encode_list(t.scopes)},
+    )
+)
+ACCESS_TOKENS: Table[AccessToken] = register(
+    Table.of_attributes(
+        "access_tokens",
+        "key secret consumer_key user_id scopes revoked",
+        convert={"scopes": lambda t: encode_list(t.scopes)},
+    )
+)
+
+_TOKEN_STATES = frozenset(get_args(TokenState))
+
+
 class Store:
     """All mutable state of one fake server, guarded by :attr:`lock`.
 
     :param clock: returns the current Unix time (seconds) for ``created``,
         nonce windows and rate limits.
+    :param state: an SQLite file to keep the state in (see
+        :mod:`flattr.testing._state`); ``None`` keeps it in memory only.
+    :raises flattr.testing.StateError: the state file cannot be used.
     """
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, clock: Callable[[], float], state: str | os.PathLike[str] | None = None
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock
         self.users: dict[int, FakeUser] = {}
@@ -166,6 +243,105 @@ class Store:
         self.nonces: dict[tuple[str, str, str], float] = {}
         self._user_ids = itertools.count(1)
         self._int_ids = itertools.count(10001)
+        self.state: StateFile | None = None
+        """The open state file, or ``None`` in memory."""
+        self.restored = False
+        """Whether the state file already held a fake's state when it was opened."""
+        if state is not None:
+            self.state = StateFile(state)
+            try:
+                self._load(self.state)
+            except BaseException:
+                self.state.close()
+                raise
+            self.restored = self.state.existed
+
+    # -- persistence ------------------------------------------------------
+
+    def save(self, table: Table[R], record: R) -> None:
+        """Write ``record`` to the state file (nothing without one).
+
+        Call it before changing memory, so a failed write changes nothing.
+
+        :raises flattr.testing.StateError: the write failed.
+        """
+        if self.state is not None:
+            self.state.put(table, record)
+
+    def saved_rows(self, table: Table[Any]) -> list[tuple[Any, ...]]:
+        """The rows of ``table`` in the state file, oldest first (none without one)."""
+        return [] if self.state is None else self.state.rows(table)
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Make the :meth:`save` calls inside one commit (a no-op without a state file)."""
+        return nullcontext() if self.state is None else self.state.transaction()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the state file was closed (always ``False`` in memory)."""
+        return self.state is not None and self.state.closed
+
+    def close(self) -> None:
+        """Close the state file, if any, letting another fake open it (idempotent)."""
+        with self.lock:
+            if self.state is not None:
+                self.state.close()
+
+    def _load(self, state: StateFile) -> None:
+        try:
+            for key, secret, name in state.rows(CONSUMERS):
+                self.consumers[key] = Consumer(key=key, secret=secret, name=name)
+            for row in state.rows(USERS):
+                uid, name, first, last, city, country, email, about, lang, active = row
+                user = FakeUser(uid, name, first, last, city, country, email, about, lang)
+                user.active = bool(active)
+                self.users[user.id] = user
+            for row in state.rows(THINGS):
+                thing = FakeThing(
+                    id=row[0],
+                    int_id=row[1],
+                    owner=self.users[row[2]],
+                    url=row[3],
+                    title=row[4],
+                    description=row[5],
+                    category=row[6],
+                    language=row[7],
+                    tags=decode_list(row[8]),
+                    hidden=bool(row[9]),
+                    clicks=row[10],
+                    created=row[11],
+                )
+                self.things[thing.id] = thing
+                self._by_url[thing.url] = thing
+            for thing_id, user_id in state.rows(CLICKS):
+                self.things[thing_id].clicked_by.add(user_id)
+            for row in state.rows(REQUEST_TOKENS):
+                if row[4] not in _TOKEN_STATES:
+                    raise ValueError(f"request token state {row[4]!r}")
+                key, secret, consumer_key, callback, state_name, verifier, user_id = row[:7]
+                request = RequestToken(
+                    key,
+                    secret,
+                    consumer_key,
+                    callback,
+                    state=state_name,
+                    verifier=verifier,
+                    user_id=user_id,
+                    scopes=decode_list(row[7]),
+                    form_key=row[8],
+                )
+                self.request_tokens[request.key] = request
+            for key, secret, consumer_key, user_id, scopes, revoked in state.rows(ACCESS_TOKENS):
+                access = AccessToken(
+                    key, secret, consumer_key, user_id, decode_list(scopes), bool(revoked)
+                )
+                self.access_tokens[access.key] = access
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            raise state.damaged("the state file is damaged: a record does not fit", exc) from None
+        self._user_ids = itertools.count(max(self.users, default=0) + 1)
+        self._int_ids = itertools.count(
+            max((t.int_id for t in self.things.values()), default=10000) + 1
+        )
 
     # -- users and things -------------------------------------------------
 
@@ -186,6 +362,7 @@ class Store:
 
         :raises ValueError: a bad or taken username, an unknown language, or
             text XML cannot carry.
+        :raises flattr.testing.StateError: the state file cannot be written.
         """
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", username):
             raise ValueError(f"username {username!r}: use letters, digits, '_', '.' or '-'")
@@ -209,6 +386,7 @@ class Store:
                 language=language,
                 active=active,
             )
+            self.save(USERS, user)
             self.users[user.id] = user
             return user
 
@@ -239,6 +417,7 @@ class Store:
 
         :raises ValueError: unknown category/language, text XML cannot carry,
             or a URL that is already registered (message says so).
+        :raises flattr.testing.StateError: the state file cannot be written.
         """
         if category not in CATEGORY_IDS:
             raise ValueError(f"category {category!r} is not a Flattr category id")
@@ -267,6 +446,7 @@ class Store:
                 clicks=clicks,
                 created=int(self.clock()) if created is None else created,
             )
+            self.save(THINGS, thing)
             self.things[thing.id] = thing
             self._by_url[thing.url] = thing
             return thing
@@ -297,6 +477,19 @@ class Store:
         with self.lock:
             return [t for t in self.things.values() if t.owner is owner]
 
+    def click(self, thing: FakeThing, user: FakeUser) -> None:
+        """Record that ``user`` flattred ``thing`` (the caller checked it may).
+
+        :raises flattr.testing.StateError: the state file cannot be written.
+        """
+        with self.lock:
+            if self.state is not None:
+                with self.state.transaction():
+                    self.state.put(CLICKS, Click(thing.id, user.id))
+                    self.state.put(THINGS, dataclasses.replace(thing, clicks=thing.clicks + 1))
+            thing.clicked_by.add(user.id)
+            thing.clicks += 1
+
     # -- consumers and tokens ---------------------------------------------
 
     def add_consumer(self, key: str | None, secret: str | None, name: str) -> Consumer:
@@ -307,6 +500,7 @@ class Store:
         with self.lock:
             if consumer.key in self.consumers:
                 raise ValueError(f"consumer key {consumer.key!r} is taken")
+            self.save(CONSUMERS, consumer)
             self.consumers[consumer.key] = consumer
         return consumer
 
@@ -319,6 +513,7 @@ class Store:
             callback=callback,
         )
         with self.lock:
+            self.save(REQUEST_TOKENS, token)
             self.request_tokens[token.key] = token
         return token
 
@@ -334,8 +529,56 @@ class Store:
             scopes=scopes,
         )
         with self.lock:
+            self.save(ACCESS_TOKENS, token)
             self.access_tokens[token.key] = token
         return token
+
+    def _change(self, table: Table[R], record: R, **changes: Any) -> None:
+        """Set ``changes`` on ``record``: first in the state file, then in memory."""
+        with self.lock:
+            if self.state is not None:
+                self.state.put(table, dataclasses.replace(record, **changes))  # type: ignore[type-var]
+            for name, value in changes.items():
+                setattr(record, name, value)
+
+    def approve_request_token(
+        self, token: RequestToken, user_id: int, scopes: tuple[str, ...], verifier: str
+    ) -> None:
+        """Mark ``token`` approved by ``user_id`` for ``scopes``, with ``verifier``.
+
+        :raises flattr.testing.StateError: the state file cannot be written.
+        """
+        self._change(
+            REQUEST_TOKENS,
+            token,
+            state="approved",
+            user_id=user_id,
+            scopes=scopes,
+            verifier=verifier,
+        )
+
+    def deny_request_token(self, token: RequestToken) -> None:
+        """Mark ``token`` denied.
+
+        :raises flattr.testing.StateError: the state file cannot be written.
+        """
+        self._change(REQUEST_TOKENS, token, state="denied")
+
+    def use_request_token(self, token: RequestToken) -> None:
+        """Mark ``token`` traded for an access token (it cannot be traded again).
+
+        :raises flattr.testing.StateError: the state file cannot be written.
+        """
+        self._change(REQUEST_TOKENS, token, state="used")
+
+    def revoke_access_token(self, key: str) -> None:
+        """Revoke the access token ``key``.
+
+        :raises KeyError: no such access token.
+        :raises flattr.testing.StateError: the state file cannot be written.
+        """
+        with self.lock:
+            self._change(ACCESS_TOKENS, self.access_tokens[key], revoked=True)
 
     def use_nonce(self, consumer_key: str, token_key: str, nonce: str, window: float) -> bool:
         """Record a nonce; tell whether it was fresh within the last ``window`` seconds.
