@@ -96,6 +96,8 @@ class Advice(enum.StrEnum):
     TRUST_CA = "trust_ca"
     #: The server cannot be reached, or does not answer like Flattr: check its address.
     CHECK_SERVER = "check_server"
+    #: A feed cannot be read from where it was said to be: check the feed's address.
+    CHECK_FEED = "check_feed"
 
 
 class FlattrError(Exception):

@@ -80,7 +80,7 @@ def test_models_are_frozen_and_print_usefully(client: flattr.FlattrClient) -> No
 
 def test_demo_walks_the_whole_flow_without_showing_secrets() -> None:
     out = io.StringIO()
-    from flattr._demo import run_demo
+    from flattr.cli._demo import run_demo
 
     assert run_demo(out) == 0
     text = out.getvalue()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TextIO
 
 from flattr.client import FlattrClient
 from flattr.models import Category, Language, Thing
@@ -23,23 +21,9 @@ from ._output import (
     thing_rows,
     user_fields,
 )
+from ._registry import Context, command, group
 
-__all__ = ["COMMANDS", "Context", "open_client"]
-
-
-@dataclass
-class Context:
-    """What a command gets: its options, the settings and the output streams."""
-
-    args: argparse.Namespace
-    settings: Settings
-    out: TextIO
-    err: TextIO
-
-    @property
-    def json(self) -> bool:
-        """Whether ``--json`` was given."""
-        return bool(getattr(self.args, "json", False))
+__all__ = ["open_client"]
 
 
 @contextmanager
@@ -49,7 +33,12 @@ def open_client(settings: Settings) -> Iterator[FlattrClient]:
     key, secret = settings.consumer(record)
     base_url = settings.base_url(record)
     with FlattrClient(
-        key, secret, record.token, base_url=base_url, ca_certs=settings.ca_certs
+        key,
+        secret,
+        record.token,
+        base_url=base_url,
+        ca_certs=settings.ca_certs,
+        timeout=settings.timeout,
     ) as client:
         yield client
 
@@ -64,6 +53,12 @@ def _things(ctx: Context, things: tuple[Thing, ...]) -> int:
     return 0
 
 
+@command(
+    "whoami",
+    "show the user the stored token belongs to",
+    "Call user/me with the profile's token and show the user, the server and the scopes.",
+    examples=("flattr whoami", "flattr whoami --profile work --json"),
+)
 def whoami(ctx: Context) -> int:
     """``flattr whoami``: the token's user, and where the token came from."""
     _, record = ctx.settings.load_token()
@@ -92,6 +87,20 @@ def whoami(ctx: Context) -> int:
     return 0
 
 
+def _user_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", nargs="?", default=None, help="the user name")
+    parser.add_argument(
+        "--id", type=int, default=None, metavar="ID", help="the numeric user id instead of a name"
+    )
+
+
+@command(
+    "user",
+    "show a user by name or id",
+    "Look up a Flattr user.",
+    arguments=_user_arguments,
+    examples=("flattr user alice", "flattr user --id 42 --json"),
+)
 def user(ctx: Context) -> int:
     """``flattr user NAME`` or ``flattr user --id ID``."""
     if (ctx.args.name is None) == (ctx.args.id is None):
@@ -109,6 +118,20 @@ def user(ctx: Context) -> int:
     return 0
 
 
+group(
+    "thing",
+    "show, list, register, search and browse things",
+    "Commands about things (content that can be flattred).",
+)
+
+
+@command(
+    "thing show",
+    "show one thing",
+    "Show one thing by its id.",
+    arguments=lambda p: p.add_argument("id", help="the thing's 32-hex id (or its numeric int_id)"),
+    examples=("flattr thing show 6c3f3f2d3bb1422ec1f156d154374a9e",),
+)
 def thing_show(ctx: Context) -> int:
     """``flattr thing show ID``."""
     with open_client(ctx.settings) as client:
@@ -120,6 +143,15 @@ def thing_show(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "thing list",
+    "list a user's things",
+    "List the things a user owns (default: you).",
+    arguments=lambda p: p.add_argument(
+        "--user-id", type=int, default=None, metavar="ID", help="whose things (default: yours)"
+    ),
+    examples=("flattr thing list", "flattr thing list --user-id 42 --json"),
+)
 def thing_list(ctx: Context) -> int:
     """``flattr thing list [--user-id N]``."""
     with open_client(ctx.settings) as client:
@@ -127,6 +159,45 @@ def thing_list(ctx: Context) -> int:
     return _things(ctx, things)
 
 
+def _register_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", required=True, help="the content's absolute http(s) URL")
+    parser.add_argument("--title", required=True, help="5 to 100 characters")
+    parser.add_argument(
+        "--description", required=True, help="5 to 1000 characters (the API calls it story)"
+    )
+    parser.add_argument(
+        "--category",
+        required=True,
+        help="text, images, video, audio, software or rest (see `flattr categories`)",
+    )
+    parser.add_argument(
+        "--language", required=True, help="a language id such as en_GB (see `flattr languages`)"
+    )
+    parser.add_argument(
+        "--tag",
+        action="append",
+        default=None,
+        metavar="TAGS",
+        help="tags, comma-separated or repeated",
+    )
+    parser.add_argument(
+        "--hidden", action="store_true", default=False, help="hide the thing from public listings"
+    )
+
+
+@command(
+    "thing register",
+    "register a new thing (needs the publish scope)",
+    "Register a thing owned by you. Every field is checked before anything is sent; the "
+    "request is sent once and never retried.",
+    arguments=_register_arguments,
+    scope="publish",
+    examples=(
+        "flattr thing register --url https://blog.example.org/hello --title 'Hello, Flattr' \\",
+        "    --description 'My first flattrable post.' --category text --language en_GB",
+        "flattr thing register ... --tag birds,spring --hidden --json",
+    ),
+)
 def thing_register(ctx: Context) -> int:
     """``flattr thing register --url ... --title ...``."""
     a = ctx.args
@@ -149,6 +220,13 @@ def thing_register(ctx: Context) -> int:
     return 0
 
 
+@command(
+    "thing search",
+    "search public things",
+    "Free-text search over things.",
+    arguments=lambda p: p.add_argument("query", nargs="+", help="the words to search for"),
+    examples=("flattr thing search robins", "flattr thing search spring birds --json"),
+)
 def thing_search(ctx: Context) -> int:
     """``flattr thing search QUERY``."""
     with open_client(ctx.settings) as client:
@@ -160,6 +238,27 @@ def _browse_user(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
+def _browse_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--query", default=None, help="free text")
+    for flag, what in (
+        ("--tag", "a tag"),
+        ("--category", "a category id"),
+        ("--language", "a language id"),
+        ("--user", "a user name or numeric id"),
+    ):
+        parser.add_argument(flag, action="append", default=None, help=f"{what}; repeatable")
+
+
+@command(
+    "thing browse",
+    "browse public things by criteria",
+    "List public things matching every criterion given (any of the values of one).",
+    arguments=_browse_arguments,
+    examples=(
+        "flattr thing browse --tag birds",
+        "flattr thing browse --category audio --user alice",
+    ),
+)
 def thing_browse(ctx: Context) -> int:
     """``flattr thing browse [--query Q] [--tag T] [--category C] [--language L] [--user U]``."""
     a = ctx.args
@@ -178,6 +277,13 @@ def thing_browse(ctx: Context) -> int:
     return _things(ctx, things)
 
 
+@command(
+    "thing find-url",
+    "show the thing registered for a URL",
+    "Look up the thing registered for a URL; exit status 1 when there is none.",
+    arguments=lambda p: p.add_argument("url", help="the content's URL"),
+    examples=("flattr thing find-url https://blog.example.org/hello",),
+)
 def thing_find_url(ctx: Context) -> int:
     """``flattr thing find-url URL``: exit status 1 when the URL is not registered."""
     with open_client(ctx.settings) as client:
@@ -191,6 +297,14 @@ def thing_find_url(ctx: Context) -> int:
     return 0 if thing is not None else 1
 
 
+@command(
+    "click",
+    "flattr a thing (needs the click scope)",
+    "Flattr a thing as you. Sent once, never retried.",
+    arguments=lambda p: p.add_argument("id", help="the thing's id"),
+    scope="click",
+    examples=("flattr click 6c3f3f2d3bb1422ec1f156d154374a9e",),
+)
 def click(ctx: Context) -> int:
     """``flattr click ID``: flattr a thing."""
     with open_client(ctx.settings) as client:
@@ -212,27 +326,23 @@ def _catalogue(ctx: Context, fetch: Callable[[FlattrClient], Sequence[Category |
     return 0
 
 
+@command(
+    "categories",
+    "list thing categories",
+    "List the categories things use.",
+    examples=("flattr categories", "flattr categories --json"),
+)
 def categories(ctx: Context) -> int:
     """``flattr categories``."""
     return _catalogue(ctx, FlattrClient.categories)
 
 
+@command(
+    "languages",
+    "list thing languages",
+    "List the languages things use.",
+    examples=("flattr languages", "flattr languages --json"),
+)
 def languages(ctx: Context) -> int:
     """``flattr languages``."""
     return _catalogue(ctx, FlattrClient.languages)
-
-
-#: Handler and the scope it needs (for error hints), by command name.
-COMMANDS: dict[str, tuple[Callable[[Context], int], str | None]] = {
-    "whoami": (whoami, None),
-    "user": (user, None),
-    "thing show": (thing_show, None),
-    "thing list": (thing_list, None),
-    "thing register": (thing_register, "publish"),
-    "thing search": (thing_search, None),
-    "thing browse": (thing_browse, None),
-    "thing find-url": (thing_find_url, None),
-    "click": (click, "click"),
-    "categories": (categories, None),
-    "languages": (languages, None),
-}

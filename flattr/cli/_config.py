@@ -34,6 +34,7 @@ from typing import Any, TextIO
 import platformdirs
 
 from flattr import _catalog, _validate
+from flattr._http import DEFAULT_TIMEOUT
 from flattr._redact import mask
 from flattr.errors import ValidationError
 from flattr.tokenstore import (
@@ -54,6 +55,7 @@ __all__ = [
     "ENV_CONSUMER_KEY",
     "ENV_CONSUMER_SECRET",
     "ENV_PROFILE",
+    "ENV_TIMEOUT",
     "ENV_TOKEN_STORE",
     "Settings",
     "config_dir",
@@ -66,9 +68,17 @@ ENV_CONSUMER_KEY = "FLATTR_CONSUMER_KEY"
 ENV_CONSUMER_SECRET = "FLATTR_CONSUMER_SECRET"
 ENV_TOKEN_STORE = "FLATTR_TOKEN_STORE"
 ENV_CA_CERTS = "FLATTR_CA_CERTS"
+ENV_TIMEOUT = "FLATTR_TIMEOUT"
 
 #: The keys a profile's table in ``config.toml`` may hold.
-CONFIG_KEYS = ("base_url", "ca_certs", "consumer_key", "consumer_secret", "token_store")
+CONFIG_KEYS = (
+    "base_url",
+    "ca_certs",
+    "consumer_key",
+    "consumer_secret",
+    "timeout",
+    "token_store",
+)
 TOKEN_STORES = ("file", "keyring")
 
 
@@ -147,7 +157,9 @@ class Settings:
                 status=2,
             )
         for key, value in section.items():
-            if not isinstance(value, str):
+            if key == "timeout" and isinstance(value, int | float) and not isinstance(value, bool):
+                section[key] = str(value)
+            elif not isinstance(value, str):
                 raise CLIError(
                     f"{self.config_path}: [{self.profile}] {key} must be a string", status=2
                 )
@@ -194,6 +206,26 @@ class Settings:
     def ca_certs(self) -> str | None:
         """A PEM bundle of extra CAs to trust, if one was given."""
         return self._setting("ca_certs", ENV_CA_CERTS, "ca_certs")
+
+    @property
+    def timeout(self) -> float:
+        """Seconds to wait for the server (``--timeout``, ``FLATTR_TIMEOUT``, config, else 30).
+
+        :raises CLIError: the value is not a number above 0.
+        """
+        option = getattr(self.options, "timeout", None)
+        if option is not None:
+            return float(option)
+        text = self._setting("timeout", ENV_TIMEOUT, "timeout")
+        if text is None:
+            return DEFAULT_TIMEOUT
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < float("inf"):
+            raise CLIError(f"timeout: {text!r} is not a number of seconds above 0", status=2)
+        return value
 
     def base_url(self, stored: StoredToken | None = None) -> str:
         """The server to talk to.

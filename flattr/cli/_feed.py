@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any
 
 from flattr.feeds import (
     MAX_WORKERS,
@@ -17,11 +15,11 @@ from flattr.feeds import (
 )
 
 from ._commands import open_client
-from ._config import Settings
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CLIError, describe
 from ._output import clean, print_table
+from ._registry import Context, command, group
 
-__all__ = ["add_feed_parser", "run_feed_publish"]
+__all__ = ["run_feed_publish"]
 
 
 def _workers(text: str) -> int:
@@ -34,64 +32,49 @@ def _workers(text: str) -> int:
     return value
 
 
-def add_feed_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    command: Callable[..., argparse.ArgumentParser],
-) -> None:
-    """Add ``feed`` and ``feed publish`` to the command's parser."""
-    feed = command(
-        commands,
-        "feed",
-        "register the entries of a blog or podcast feed as things",
-        "Commands about feeds.",
-        with_common=False,
-    )
-    feed.set_defaults(run="help", help_parser=feed)
-    subcommands = feed.add_subparsers(
-        dest="feed_command", metavar="SUBCOMMAND", title="subcommands"
-    )
-    publish = command(
-        subcommands,
-        "publish",
-        "register one thing per feed entry (needs the publish scope)",
-        "Read an RSS 2.0, Atom 1.0 or podcast feed and register every entry that is not "
-        "registered yet. Safe to run again: only what is missing is registered. Exit "
-        "status 1 when an entry failed.",
-    )
-    publish.add_argument(
+def _publish_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "source",
         help="the feed's http(s) URL, a path to a feed file, or - to read it from stdin",
     )
-    publish.add_argument(
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         default=False,
         help="register nothing; show what would be registered",
     )
-    publish.add_argument(
+    parser.add_argument(
         "--workers",
         type=_workers,
         default=4,
         metavar="N",
         help=f"parallel registrations, 1 to {MAX_WORKERS} (default: 4)",
     )
-    publish.add_argument(
+    parser.add_argument(
         "--category",
         default=None,
         help="the category of every thing (default: audio/video for media enclosures, else text)",
     )
-    publish.add_argument(
+    parser.add_argument(
         "--language",
         default=None,
         help="the language for entries whose feed gives none Flattr knows, e.g. en_GB",
     )
-    publish.add_argument(
+    parser.add_argument(
         "--hidden",
         action="store_true",
         default=False,
         help="register every thing hidden from public listings",
     )
-    publish.set_defaults(run="feed publish")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        default=False,
+        help="no progress bar (it is only ever shown on a terminal, on stderr)",
+    )
+
+
+group("feed", "register the entries of a blog or podcast feed as things", "Commands about feeds.")
 
 
 def _row(result: Registered | Skipped | Failed, profile: str) -> tuple[str, str, str, str]:
@@ -111,22 +94,37 @@ def _row(result: Registered | Skipped | Failed, profile: str) -> tuple[str, str,
     return (outcome, result.url or "-", result.title, note)
 
 
-def run_feed_publish(args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO) -> int:
+@command(
+    "feed publish",
+    "register one thing per feed entry (needs the publish scope)",
+    "Read an RSS 2.0, Atom 1.0 or podcast feed and register every entry that is not "
+    "registered yet. Safe to run again: only what is missing is registered. Exit "
+    "status 1 when an entry failed.",
+    arguments=_publish_arguments,
+    scope="publish",
+    examples=(
+        "flattr feed publish https://blog.example.org/feed.xml --dry-run",
+        "flattr feed publish podcast.xml --workers 8 --language en_GB",
+        "curl -s https://blog.example.org/feed.xml | flattr feed publish - --json",
+    ),
+)
+def run_feed_publish(ctx: Context) -> int:
     """Run ``flattr feed publish``."""
+    args, settings, out, err = ctx.args, ctx.settings, ctx.out, ctx.err
     json_output = bool(getattr(args, "json", False))
     source: str | bytes = args.source
     if args.source == "-":
         source = (
-            sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            ctx.stdin.buffer.read() if hasattr(ctx.stdin, "buffer") else ctx.stdin.read().encode()
         )
         if not source.strip():
             raise CLIError("the feed on stdin is empty", EXIT_USAGE)
-    show_bar = not json_output and out.isatty()
+    show_bar = not args.quiet and err.isatty()
     bar: Any = None
     if show_bar:
         from tqdm import tqdm
 
-        bar = tqdm(total=0, unit="entry", file=out, dynamic_ncols=True, leave=True)
+        bar = tqdm(total=0, unit="entry", file=err, dynamic_ncols=True, leave=True)
     counts = {"registered": 0, "skipped": 0, "failed": 0}
 
     def progress(update: PublishProgress) -> None:

@@ -16,7 +16,7 @@ import os
 import threading
 import webbrowser
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from flattr import _validate
@@ -26,9 +26,10 @@ from flattr.errors import FlattrError, OAuthError, ValidationError
 from flattr.models import RequestToken
 from flattr.tokenstore import StoredToken
 
-from ._config import Settings
 from ._errors import EXIT_USAGE, CLIError
 from ._output import print_json
+from ._parser import positive_float
+from ._registry import Context, command
 
 __all__ = ["CallbackServer", "open_browser", "run_login", "run_logout"]
 
@@ -130,7 +131,7 @@ class CallbackServer:
         if not self._done.wait(timeout):
             raise CLIError(
                 f"gave up after {timeout:g} s: the browser never came back to {self.url}. "
-                "Run `flattr login` again (with a longer --timeout), or use `flattr login "
+                "Run `flattr login` again (with a longer --wait), or use `flattr login "
                 "--oob` when the browser runs on another machine"
             )
         if self._outcome.error is not None:
@@ -215,10 +216,53 @@ def _read_pin(stdin: TextIO, stderr: TextIO) -> str:
     return pin
 
 
-def run_login(
-    args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO, stdin: TextIO
-) -> int:
+def _login_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPES",
+        default=None,
+        help="scopes to ask for, comma-separated or repeated: read, click, publish, "
+        "extendedread (default: read)",
+    )
+    parser.add_argument(
+        "--oob",
+        action="store_true",
+        default=False,
+        help="PIN flow: print the consent page's address and read the code it shows "
+        "(for a browser on another machine)",
+    )
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        default=False,
+        help="do not open a browser; print the address to open",
+    )
+    parser.add_argument(
+        "--wait",
+        type=positive_float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long to wait for the browser to come back (default: 300)",
+    )
+
+
+@command(
+    "login",
+    "authorize this command for your Flattr account and store the token",
+    "Run the OAuth flow: open Flattr's consent page in the browser, catch the answer on "
+    "a loopback address (127.0.0.1, a free port) and store the access token under the "
+    "profile. With --oob, print the page's address and read the code it shows instead.",
+    arguments=_login_arguments,
+    examples=(
+        "flattr login --scope read,click,publish",
+        "flattr login --no-browser --profile work",
+        "flattr login --oob",
+    ),
+)
+def run_login(ctx: Context) -> int:
     """Run ``flattr login``."""
+    args, settings, out, err, stdin = ctx.args, ctx.settings, ctx.out, ctx.err, ctx.stdin
     scopes = _parse_scopes(args.scope)
     key, secret = settings.consumer()
     base_url = settings.base_url()
@@ -227,11 +271,17 @@ def run_login(
     # A damaged token there stops us before anything is sent (it is never overwritten silently).
     previous = store.load(settings.profile)
 
+    connection: dict[str, Any] = {
+        "base_url": base_url,
+        "ca_certs": settings.ca_certs,
+        "timeout": settings.timeout,
+    }
+
     def say(text: str) -> None:
         print(text, file=err, flush=True)
 
     if args.oob:
-        auth = FlattrAuth(key, secret, "oob", base_url=base_url, ca_certs=settings.ca_certs)
+        auth = FlattrAuth(key, secret, "oob", **connection)
         request_token = auth.fetch_request_token()
         url = auth.authorize_url(request_token, scopes)
         say("Open this page in a browser, choose Allow and type the code it shows:")
@@ -239,9 +289,7 @@ def run_login(
         verifier = _read_pin(stdin, err)
     else:
         with CallbackServer() as server:
-            auth = FlattrAuth(
-                key, secret, server.url, base_url=base_url, ca_certs=settings.ca_certs
-            )
+            auth = FlattrAuth(key, secret, server.url, **connection)
             request_token = auth.fetch_request_token()
             server.expect(auth, request_token)
             url = auth.authorize_url(request_token, scopes)
@@ -250,14 +298,12 @@ def run_login(
             else:
                 say("Open this page in a browser on this machine and choose Allow:")
             say(f"\n    {url}\n")
-            say(f"Waiting for the browser to come back (up to {args.timeout:g} s; Ctrl-C stops)...")
-            verifier = server.wait(args.timeout)
+            say(f"Waiting for the browser to come back (up to {args.wait:g} s; Ctrl-C stops)...")
+            verifier = server.wait(args.wait)
     access_token = auth.fetch_access_token(request_token, verifier)
     auth.close()
     username: str | None = None
-    with FlattrClient(
-        key, secret, access_token, base_url=base_url, ca_certs=settings.ca_certs
-    ) as client:
+    with FlattrClient(key, secret, access_token, **connection) as client:
         try:
             username = client.me().username
         except FlattrError as exc:
@@ -290,8 +336,16 @@ def run_login(
     return 0
 
 
-def run_logout(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+@command(
+    "logout",
+    "forget the stored token of a profile",
+    "Remove the profile's stored token (even a damaged one). The token stays valid on "
+    "the server until you revoke the application in your Flattr settings.",
+    examples=("flattr logout", "flattr logout --profile work"),
+)
+def run_logout(ctx: Context) -> int:
     """Run ``flattr logout``."""
+    args, settings, out = ctx.args, ctx.settings, ctx.out
     store = settings.store()
     where = store.describe(settings.profile)
     removed = store.delete(settings.profile)

@@ -6,17 +6,75 @@ import argparse
 import os
 import shlex
 import threading
-from typing import TextIO
-
-from flattr.testing import Consumer, Credentials, FakeFlattr, StateError
+from typing import TYPE_CHECKING, TextIO
 
 from ._errors import EXIT_USAGE, CLIError
+from ._registry import Context, command
+
+if TYPE_CHECKING:
+    from flattr.testing import Credentials, FakeFlattr
 
 __all__ = ["run_sandbox"]
 
 #: Requests the fake remembers are dropped this often (seconds), so a
 #: sandbox left running for days does not grow without bound.
 _FORGET_EVERY = 60.0
+
+
+def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8710,
+        help="the port to listen on (default: 8710; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--consumer-key",
+        dest="sandbox_consumer_key",
+        default=None,
+        metavar="KEY",
+        help="register this consumer key (default: a random one)",
+    )
+    parser.add_argument(
+        "--consumer-secret",
+        dest="sandbox_consumer_secret",
+        default=None,
+        metavar="SECRET",
+        help="register this consumer secret (default: a random one)",
+    )
+    parser.add_argument(
+        "--empty",
+        action="store_true",
+        default=False,
+        help="start without the example users and things",
+    )
+    parser.add_argument(
+        "--state",
+        default=None,
+        metavar="FILE",
+        help="keep users, things, clicks, consumers and tokens in this SQLite file, so a "
+        "restarted sandbox carries on where it stopped (created when missing; default: "
+        "forget everything at Ctrl-C)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show the server's DEBUG logs")
+
+
+@command(
+    "sandbox",
+    "run a fake Flattr server on 127.0.0.1 until Ctrl-C",
+    "Start FakeFlattr (with a few users and things) and print a consumer key and secret "
+    "for it. Point other commands at it with --base-url or FLATTR_BASE_URL.",
+    arguments=_sandbox_arguments,
+    common=False,
+    examples=(
+        "flattr sandbox",
+        "flattr sandbox --port 0 --empty",
+        "flattr sandbox --state ~/.cache/flattr-sandbox.sqlite",
+    ),
+)
+def sandbox(ctx: Context) -> int:
+    """Run ``flattr sandbox`` until Ctrl-C."""
+    return run_sandbox(ctx.args, ctx.out)
 
 
 def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | None = None) -> int:
@@ -34,6 +92,8 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
             "give both --consumer-key and --consumer-secret to the sandbox, or neither",
             EXIT_USAGE,
         )
+    from flattr.testing import FakeFlattr, StateError
+
     state: str | None = None if args.state is None else os.path.expanduser(args.state)
     try:
         fake = FakeFlattr(port=args.port, state=state)
@@ -107,7 +167,9 @@ def _sandbox_consumer(fake: FakeFlattr, key: str | None, secret: str | None) -> 
 
     :raises CLIError: ``--consumer-key`` is in the state file with another secret.
     """
-    ours: list[Consumer] = [c for c in fake.consumers if c.name == _CONSUMER_NAME]
+    from flattr.testing import Credentials
+
+    ours = [c for c in fake.consumers if c.name == _CONSUMER_NAME]
     if key is not None and secret is not None:
         same = [c for c in fake.consumers if c.key == key]
         if same and same[0].secret == secret:

@@ -21,6 +21,7 @@ from flattr import _validate
 from flattr._http import Request, Response, Transport, Unsigned
 from flattr._responses import http_reason
 from flattr.errors import (
+    Advice,
     ResponseTooLargeError,
     TLSError,
     TransportError,
@@ -172,7 +173,12 @@ def load(source: object, *, timeout: float, max_bytes: int, ca_certs: str | None
                 _validate.thing_url(stripped, "source")
             except ValidationError as exc:
                 raise ValidationError("source", exc.message) from None
-            return _fetch(stripped, timeout=timeout, max_bytes=max_bytes, ca_certs=ca_certs)
+            try:
+                return _fetch(stripped, timeout=timeout, max_bytes=max_bytes, ca_certs=ca_certs)
+            except TransportError as exc:
+                if not isinstance(exc, TLSError):
+                    exc.advice = Advice.CHECK_FEED  # the feed's address, not the API's
+                raise
         if scheme:
             raise ValidationError(
                 "source", f"only http:// and https:// feed URLs can be fetched, not {scheme}://"

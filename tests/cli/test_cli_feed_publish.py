@@ -120,25 +120,47 @@ def test_unknown_feed_language_needs_language_option(
     assert {t.language for t in logged_in.fake.things} == {"en_GB"}
 
 
-def test_progress_bar_on_a_terminal(
+def test_progress_bar_goes_to_a_terminal_stderr_only(
     logged_in: Login, feed_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
-    terminal = Terminal()
-    monkeypatch.setattr(sys, "stdout", terminal)
+    out, err = Terminal(), Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
     assert main(["feed", "publish", str(feed_file)]) == 0
-    text = terminal.getvalue()
-    assert "3/3" in text and "\r" in text  # tqdm redraws its bar in place
-    assert text.rstrip().endswith("3 registered, 0 skipped, 0 failed of 3 entries")
+    assert "3/3" in err.getvalue() and "\r" in err.getvalue()  # tqdm redraws in place
+    assert "\r" not in out.getvalue()
+    assert out.getvalue().rstrip().endswith("3 registered, 0 skipped, 0 failed of 3 entries")
 
-    json_terminal = Terminal()
-    monkeypatch.setattr(sys, "stdout", json_terminal)
+    out, err = Terminal(), Terminal()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
     assert main(["feed", "publish", str(feed_file), "--json"]) == 0
-    assert "\r" not in json_terminal.getvalue()
-    assert json.loads(json_terminal.getvalue())["counts"]["skipped"] == 3
+    assert "\r" not in out.getvalue()
+    assert json.loads(out.getvalue())["counts"]["skipped"] == 3
+
+
+def test_quiet_silences_the_progress_bar(
+    logged_in: Login, feed_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["feed", "publish", str(feed_file), "--quiet"]) == 0
+    assert "\r" not in err.getvalue() and "3/3" not in err.getvalue()
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(
+    logged_in: Login, feed_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["feed", "publish", str(feed_file)]) == 0
+    assert "\r" not in capsys.readouterr().err
 
 
 def test_feed_from_stdin(
@@ -183,5 +205,7 @@ def test_without_publish_scope_every_entry_fails_with_a_hint(
     )
     result = run("feed", "publish", str(feed_file))
     assert result.status == 1
-    assert result.out.count("this token lacks the publish scope. If the token lacks") == 3
+    assert (
+        result.out.count("this token lacks the publish scope. Log in again with the publish") == 3
+    )
     assert result.out.count("`flattr login --scope read,publish`") == 3

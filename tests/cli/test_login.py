@@ -138,7 +138,7 @@ def test_no_browser_prints_the_address(
         raise AssertionError("--no-browser opened a browser")
 
     monkeypatch.setattr(_login, "open_browser", must_not_open)
-    result = run("login", "--no-browser", "--timeout", "0.3")
+    result = run("login", "--no-browser", "--wait", "0.3")
     assert result.status == 1
     assert "Open this page in a browser on this machine" in result.err
     assert AUTHORIZE_URL.search(result.err)
@@ -148,7 +148,7 @@ def test_timeout_says_what_to_do_and_stores_nothing(
     consumer_env: FakeFlattr, run: Run, config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_login, "open_browser", lambda url: False)
-    result = run("login", "--timeout", "0.3")
+    result = run("login", "--wait", "0.3")
     assert result.status == 1
     last = result.err.strip().splitlines()[-1]
     assert last.startswith("flattr: error: gave up after 0.3 s: the browser never came back")

@@ -11,9 +11,22 @@ from typing import TextIO
 
 from flattr.auth import FlattrAuth
 from flattr.client import FlattrClient
-from flattr.testing import FakeFlattr
+
+from ._registry import Context, command
 
 __all__ = ["run_demo"]
+
+
+@command(
+    "demo",
+    "walk through the OAuth flow and first calls against an embedded fake server",
+    "Start a fake Flattr server on 127.0.0.1 and walk the whole flow.",
+    common=False,
+    examples=("flattr demo", "python3 -m flattr demo"),
+)
+def demo(ctx: Context) -> int:
+    """Run ``flattr demo``."""
+    return run_demo(ctx.out)
 
 
 def run_demo(out: TextIO) -> int:
@@ -22,6 +35,7 @@ def run_demo(out: TextIO) -> int:
     :param out: where to print the tour.
     :returns: the exit status (0).
     """
+    from flattr.testing import FakeFlattr
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
