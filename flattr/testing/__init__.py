@@ -34,11 +34,14 @@ fixtures ``fake_flattr`` and ``fake_flattr_tls``.
 
 from ._fake import ConsentError, ConsentResult, FakeFlattr
 from ._faults import FAULT_KINDS
+from ._oauth2 import OAuth2Consent
 from ._server import RecordedRequest
 from ._state import StateError, StateFileError, StateInUseError, StateVersionError
 from ._store import Consumer, Credentials, FakeThing, FakeUser
+from ._v2store import BearerToken, OAuth2Client
 
 __all__ = [
+    "BearerToken",
     "ConsentError",
     "ConsentResult",
     "Consumer",
@@ -47,6 +50,8 @@ __all__ = [
     "FakeFlattr",
     "FakeThing",
     "FakeUser",
+    "OAuth2Client",
+    "OAuth2Consent",
     "RecordedRequest",
     "StateError",
     "StateFileError",
