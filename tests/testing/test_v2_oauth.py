@@ -210,7 +210,9 @@ def test_authorize_refusals_come_back_on_the_redirect(
     assert consent.error == error and consent.state == "s9" and consent.code is None
 
 
-@pytest.mark.parametrize("raw", ["flattr%20thing", "flattr+thing", "flattr,thing", "flattr%2Cthing"])
+@pytest.mark.parametrize(
+    "raw", ["flattr%20thing", "flattr+thing", "flattr,thing", "flattr%2Cthing"]
+)
 def test_scopes_split_on_space_plus_and_comma(fake: FakeFlattr, raw: str) -> None:
     query = f"response_type=code&client_id={fake.oauth2_client.client_id}&scope={raw}"
     code = fake.consent_v2(f"{fake.base_url}/oauth/authorize?{query}").code
