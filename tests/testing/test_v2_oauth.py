@@ -1,4 +1,4 @@
-"""The fake's OAuth 2 provider, driven by requests-oauthlib (a client this project did not write)."""
+"""The fake's OAuth 2 provider, driven by requests-oauthlib (an OAuth 2 client not ours)."""
 
 from __future__ import annotations
 
