@@ -20,8 +20,8 @@ from flattr._version import __version__
 from flattr.auth import FlattrAuth
 from flattr.client import FlattrClient
 from flattr.errors import (
-    APIError,
     Advice,
+    APIError,
     AuthenticationError,
     ClientError,
     ConnectTimeout,

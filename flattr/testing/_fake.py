@@ -685,10 +685,9 @@ class FakeFlattr:
         """
         with self._store.lock:
             when = int(self._store.clock()) if created is None else created
+            self._store.click(thing, user)
             self._v2.flattrs.append(FlattrRecord(user, thing, when))
             self._v2.flattrs.sort(key=lambda f: f.created)
-            thing.clicked_by.add(user.id)
-            thing.clicks += 1
 
     # -- recording, connections, faults -----------------------------------
 

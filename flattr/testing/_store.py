@@ -482,6 +482,7 @@ class Store:
 
         :param changes: field names of :class:`FakeThing` and their new values.
         :raises ValueError: a change that is not a thing field, or text XML cannot carry.
+        :raises flattr.testing.StateError: the state file cannot be written.
         """
         for name, value in changes.items():
             if name not in FakeThing.__dataclass_fields__ or name in ("id", "int_id", "owner"):
@@ -489,16 +490,23 @@ class Store:
             texts = value if isinstance(value, tuple) else (value,)
             if any(isinstance(t, str) and not xml_safe(t) for t in texts):
                 raise ValueError("thing text holds a character XML cannot carry")
-        with self.lock:
-            for name, value in changes.items():
-                setattr(thing, name, value)
+        self._change(THINGS, thing, **changes)
 
     def remove_thing(self, thing: FakeThing) -> None:
-        """Delete a thing (API v2 delete); unknown things are ignored."""
+        """Delete a thing and its clicks (API v2 delete); unknown things are ignored.
+
+        :raises flattr.testing.StateError: the state file cannot be written.
+        """
         with self.lock:
-            if self.things.get(thing.id) is thing:
-                del self.things[thing.id]
-                self._by_url.pop(thing.url, None)
+            if self.things.get(thing.id) is not thing:
+                return
+            if self.state is not None:
+                with self.state.transaction():
+                    for user_id in thing.clicked_by:
+                        self.state.delete(CLICKS, Click(thing.id, user_id))
+                    self.state.delete(THINGS, thing)
+            del self.things[thing.id]
+            self._by_url.pop(thing.url, None)
 
     def things_of(self, owner: FakeUser) -> list[FakeThing]:
         """All things ``owner`` registered, hidden ones included, oldest first."""

@@ -796,9 +796,8 @@ class V2Rest:
                 raise V2Error(401, code, "You have no means to flattr with", "flattrs")
             if extras.means is not None:
                 extras.means -= 1
+            self.store.click(thing, user)
             self.v2.flattrs.append(FlattrRecord(user, thing, now))
-            thing.clicked_by.add(user.id)
-            thing.clicks += 1
             return {
                 "message": "ok",
                 "description": "Thing was successfully flattred",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -691,3 +692,26 @@ def test_a_v2_flattr_counts_as_a_0_0_1_click(fake: FakeFlattr) -> None:
     ) as old:
         seen = old.thing(thing.id)
     assert seen.clicks == 1
+
+
+# -- with a state file -----------------------------------------------------------
+
+
+def test_v2_changes_to_things_survive_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "v2.sqlite"
+    with FakeFlattr(state=state) as fake, v2_api(fake, fake.issue_v2_token()) as api:
+        bob = fake.add_user("bob")
+        flattred = fake.add_thing(bob, url="https://bob.example.org/f", title="flattred")
+        assert api.post(f"/things/{flattred.int_id}/flattr").status_code == 200
+        kept = api.post("/things", json={"url": "https://alice.example.org/kept"}).json()["id"]
+        gone = api.post("/things", json={"url": "https://alice.example.org/gone"}).json()["id"]
+        fake.add_flattr(bob, fake.things[-1])  # a click on the thing about to go
+        patch = api.request("PATCH", f"/things/{kept}", json={"title": "Kept", "tags": "a,b"})
+        assert patch.status_code == 200
+        assert api.request("DELETE", f"/things/{gone}").status_code == 204
+    with FakeFlattr(state=state) as again, v2_api(again) as api:
+        kept_now = api.get(f"/things/{kept}").json()
+        assert (kept_now["title"], kept_now["tags"]) == ("Kept", ["a", "b"])
+        assert_error(api.get(f"/things/{gone}"), 404, "not_found")
+        assert again.thing_by_url("https://alice.example.org/gone") is None
+        assert api.get(f"/things/{flattred.int_id}").json()["flattrs"] == 1
