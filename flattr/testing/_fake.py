@@ -95,7 +95,9 @@ class FakeFlattr:
 
     It verifies real HMAC-SHA1 signatures, runs the three-legged flow with
     a consent page, serves every 0.0.1 resource in the 2010 XML shape, and
-    can misbehave on request (:meth:`inject_fault`).
+    can misbehave on request (:meth:`inject_fault`). It speaks API v2 too
+    (OAuth 2 and JSON, see :meth:`consent_v2` and :meth:`issue_v2_token`),
+    from the same users and things.
 
     >>> with FakeFlattr() as fake:
     ...     fake.base_url.startswith("http://127.0.0.1:")
