@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -715,3 +716,39 @@ def test_v2_changes_to_things_survive_a_restart(tmp_path: Path) -> None:
         assert_error(api.get(f"/things/{gone}"), 404, "not_found")
         assert again.thing_by_url("https://alice.example.org/gone") is None
         assert api.get(f"/things/{flattred.int_id}").json()["flattrs"] == 1
+
+
+# -- odd requests ------------------------------------------------------------------
+
+
+def test_bad_bodies_are_400_invalid_request(w: World) -> None:
+    headers = {"Content-Type": "application/json"}
+    for body in (b"{not json", b"[1, 2]", b"\xff\xfe"):
+        assert_error(w.alice.post("/things", data=body, headers=headers), 400, "invalid_request")
+    nested = w.alice.post("/things", json={"url": "https://a.example/", "title": {"x": 1}})
+    assert_error(nested, 400, "invalid_parameters")
+
+
+def test_post_with_another_method_override_is_not_an_update(w: World) -> None:
+    reply = w.alice.post(f"/things/{w.own.int_id}", data={"_method": "delete"})
+    assert reply.status_code == 405
+    assert w.anon.get(f"/things/{w.own.int_id}").status_code == 200
+
+
+def test_an_oauth_1_header_is_not_a_bearer_token(w: World) -> None:
+    reply = w.anon.get("/categories", headers={"Authorization": 'OAuth oauth_token="x"'})
+    assert_error(reply, 401, "unauthorized")
+
+
+def test_concurrent_flattrs_of_one_thing_count_once(w: World) -> None:
+    path = f"/things/{w.bobs.int_id}/flattr"
+    token = w.alice.token
+
+    def one(_: int) -> int:
+        with v2_api(w.fake, token) as api:
+            return api.post(path).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(one, range(8)))
+    assert statuses == [200] + [403] * 7
+    assert w.bobs.clicks == 1
