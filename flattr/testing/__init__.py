@@ -4,7 +4,10 @@
 background thread. It checks real HMAC-SHA1 signatures, runs the
 three-legged OAuth flow (with a consent page a browser can use), answers
 every 0.0.1 resource in the XML shape Flattr's servers used in 2010, and
-can be told to misbehave (:meth:`FakeFlattr.inject_fault`).
+can be told to misbehave (:meth:`FakeFlattr.inject_fault`). On the same
+address and from the same data it also speaks API v2: an OAuth 2 provider
+(``/oauth/authorize``, ``/oauth/token``) and every ``/rest/v2`` resource in
+the JSON shape of Flattr's official examples.
 
 It is an independent implementation (stdlib, oauthlib, defusedxml and,
 for TLS, trustme): it shares no code with the :mod:`flattr` client.
@@ -34,11 +37,14 @@ fixtures ``fake_flattr`` and ``fake_flattr_tls``.
 
 from ._fake import ConsentError, ConsentResult, FakeFlattr
 from ._faults import FAULT_KINDS
+from ._oauth2 import OAuth2Consent
 from ._server import RecordedRequest
 from ._state import StateError, StateFileError, StateInUseError, StateVersionError
 from ._store import Consumer, Credentials, FakeThing, FakeUser
+from ._v2store import BearerToken, OAuth2Client
 
 __all__ = [
+    "BearerToken",
     "ConsentError",
     "ConsentResult",
     "Consumer",
@@ -47,6 +53,8 @@ __all__ = [
     "FakeFlattr",
     "FakeThing",
     "FakeUser",
+    "OAuth2Client",
+    "OAuth2Consent",
     "RecordedRequest",
     "StateError",
     "StateFileError",

@@ -20,9 +20,21 @@ from flattr._catalog import REST_PREFIX
 from ._authorize import Authorizer
 from ._faults import DEFAULT_OVERSIZE, DEFAULT_STATUS, Fault
 from ._oauth import Provider
+from ._oauth2 import (
+    AUTHORIZE_PATH,
+    TOKEN_PATH,
+    OAuth2Consent,
+    OAuth2Provider,
+    WalkError,
+    plain_browser,
+    walk_consent,
+)
 from ._rest import Rest
 from ._server import HTTPEngine, RecordedRequest
 from ._store import Consumer, Credentials, FakeThing, FakeUser, Store, normalize_scopes
+from ._v2json import MODES
+from ._v2rest import V2_PREFIX, V2Rest
+from ._v2store import SCOPES_V2, BearerToken, FlattrRecord, OAuth2Client, V2Store
 from ._wire import Incoming, Outgoing
 from ._xmlout import error_document
 
@@ -83,7 +95,9 @@ class FakeFlattr:
 
     It verifies real HMAC-SHA1 signatures, runs the three-legged flow with
     a consent page, serves every 0.0.1 resource in the 2010 XML shape, and
-    can misbehave on request (:meth:`inject_fault`).
+    can misbehave on request (:meth:`inject_fault`). It speaks API v2 too
+    (OAuth 2 and JSON, see :meth:`consent_v2` and :meth:`issue_v2_token`),
+    from the same users and things.
 
     >>> with FakeFlattr() as fake:
     ...     fake.base_url.startswith("http://127.0.0.1:")
@@ -104,6 +118,13 @@ class FakeFlattr:
     :raises StateError: the state file is in use by another FakeFlattr, is
         damaged or not a state file, or comes from a newer flattr; it is left
         as it was.
+    :param v2_rate_limit: API v2 calls per hour per bearer token (anonymous
+        calls share one budget) before ``403 rate_limit_exceeded``; ``None``:
+        the documented 1000 (5000 in ``early-2012`` mode).
+    :param v2_mode: which API v2 to be: ``late-2012`` (the docs' last state),
+        ``early-2012`` (5000/h, two rate headers, no ``full``, no
+        subscriptions) or ``2014`` (``no_money``, ``hidden`` as 0/1,
+        ``flattrs_user_count`` as a string, user ``id`` and ``active_supporter``).
     """
 
     def __init__(
@@ -116,9 +137,16 @@ class FakeFlattr:
         clock: Callable[[], float] = time.time,
         timestamp_tolerance: float = 600,
         rate_limit: int | None = None,
+        v2_rate_limit: int | None = None,
+        v2_mode: str = "late-2012",
         state: str | os.PathLike[str] | None = None,
     ) -> None:
+        if v2_mode not in MODES:
+            raise ValueError(f"v2_mode must be one of {MODES}, not {v2_mode!r}")
         self._store = Store(clock, state)
+        self._v2 = V2Store(self._store)
+        self._oauth2 = OAuth2Provider(self._v2, lambda: self.session_user)
+        self._v2rest = V2Rest(self._store, self._v2, v2_rate_limit, v2_mode)
         self._provider = Provider(self._store, timestamp_tolerance)
         self._rest = Rest(self._store, self._provider, rate_limit)
         self._session_user: FakeUser | None = None
@@ -135,6 +163,9 @@ class FakeFlattr:
                 self._respond, host=host, port=port, ssl_context=context, latency=latency
             )
             self._consumer = first_consumer or self._store.add_consumer(None, None, "Example app")
+            self._oauth2_client = self._v2.add_client(
+                None, None, "https://127.0.0.1/flattr/callback", "Example app"
+            )
             first_user = first_user or self.add_user(
                 "alice",
                 firstname="Alice",
@@ -236,6 +267,10 @@ class FakeFlattr:
             return self._authorizer.handle(req)
         if req.path.startswith(REST_PREFIX):
             return self._rest.handle(req)
+        if req.path in (AUTHORIZE_PATH, TOKEN_PATH):
+            return self._oauth2.handle(req)
+        if req.path == V2_PREFIX or req.path.startswith(V2_PREFIX + "/"):
+            return self._v2rest.handle(req)
         return Outgoing(404, "text/xml; charset=utf-8", error_document(404, "no such resource"))
 
     # -- users, things, consumers -----------------------------------------
@@ -287,7 +322,7 @@ class FakeFlattr:
         :returns: the new user, with a numeric ``id``.
         :raises ValueError: a bad or taken name, unknown language, or text XML cannot carry.
         """
-        return self._store.add_user(
+        user = self._store.add_user(
             username,
             firstname=firstname,
             lastname=lastname,
@@ -298,6 +333,8 @@ class FakeFlattr:
             language=language,
             active=active,
         )
+        self._v2.extras_for(user)  # API v2's registered_at: now
+        return user
 
     def add_thing(
         self,
@@ -312,17 +349,19 @@ class FakeFlattr:
         hidden: bool = False,
         clicks: int = 0,
         created: int | None = None,
+        image: str = "",
     ) -> FakeThing:
         """Register a thing directly (no REST validation beyond what the XML needs).
 
         :param owner: a user of this fake.
         :param description: the text the XML calls ``story``.
         :param created: Unix seconds; ``clock()`` when ``None``.
+        :param image: the image URL API v2 shows (``""``: none).
         :returns: the new thing (``id`` is 32 hex characters, ``int_id`` a number).
         :raises ValueError: unknown category or language, a URL already
             registered, or text XML cannot carry.
         """
-        return self._store.add_thing(
+        thing = self._store.add_thing(
             owner,
             url=url,
             title=title,
@@ -334,6 +373,9 @@ class FakeFlattr:
             clicks=clicks,
             created=created,
         )
+        if image:
+            self._store.update_thing(thing, image=image)
+        return thing
 
     def add_consumer(
         self, key: str | None = None, secret: str | None = None, *, name: str = "Example app"
@@ -530,6 +572,124 @@ class FakeFlattr:
             return response.status, response.getheader("Location"), response.read()
         finally:
             conn.close()
+
+    # -- API v2 (OAuth 2) -------------------------------------------------
+
+    @property
+    def oauth2_client(self) -> OAuth2Client:
+        """The OAuth 2 application registered at start-up (API v2's :attr:`consumer`).
+
+        Its ``redirect_uri`` is ``https://127.0.0.1/flattr/callback``; nothing
+        listens there, the redirect only carries the code back.
+        """
+        return self._oauth2_client
+
+    def add_oauth2_client(
+        self,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        redirect_uri: str | None = "https://127.0.0.1/flattr/callback",
+        name: str = "Example app",
+    ) -> OAuth2Client:
+        """Register another API v2 application.
+
+        :param client_id: the client id (64 random letters and digits when ``None``).
+        :param client_secret: the secret (random when ``None``).
+        :param redirect_uri: the registered callback; ``None`` for a "client"
+            type application, whose user copies the code from a page.
+        :param name: shown on the consent page.
+        :returns: the application.
+        :raises ValueError: the client id is taken.
+        """
+        return self._v2.add_client(client_id, client_secret, redirect_uri, name)
+
+    def issue_v2_token(
+        self,
+        user: FakeUser | None = None,
+        *,
+        scopes: Iterable[str] = ("flattr", "thing"),
+        client: OAuth2Client | None = None,
+    ) -> BearerToken:
+        """Skip the OAuth 2 flow: grant ``user`` a bearer token.
+
+        :param user: defaults to :attr:`user`.
+        :param scopes: v2 scope names (``flattr``, ``thing``, ``email``, ``extendedread``).
+        :param client: defaults to :attr:`oauth2_client`.
+        :returns: the token (``.token`` is what goes after ``Bearer``).
+        :raises ValueError: a scope that is not a v2 scope (0.0.1 names included).
+        """
+        wanted = tuple(dict.fromkeys(scopes))
+        unknown = [s for s in wanted if s not in SCOPES_V2]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not an API v2 scope; use {SCOPES_V2}")
+        owner = user or self.user
+        app = client or self._oauth2_client
+        record = self._v2.new_token(app.client_id, owner.id, wanted)
+        return BearerToken(record.token, wanted, owner.username, app.client_id)
+
+    def revoke_v2_token(self, token: BearerToken | str) -> None:
+        """Revoke a bearer token, as a user would on flattr.com.
+
+        :param token: the token or its ``.token`` text.
+        :raises KeyError: no such token.
+        """
+        text = token.token if isinstance(token, BearerToken) else token
+        with self._store.lock:
+            self._v2.tokens[text].revoked = True
+
+    def consent_v2(self, authorize_url: str, *, allow: bool = True) -> OAuth2Consent:
+        """Do what a browser does with an API v2 authorize URL, over real HTTP.
+
+        GETs ``/oauth/authorize``, submits the consent form with Allow (or
+        Deny) and reads the redirect (``code``, ``state``, ``error``; the
+        fragment for ``response_type=token``). An authorize request the
+        fake refuses by redirect (``invalid_scope`` ...) comes back the same way.
+
+        :param authorize_url: ``<base>/oauth/authorize?response_type=code&client_id=...``.
+        :param allow: press Allow (``True``) or Deny.
+        :returns: the redirect URL, the code, the state and the error, if any.
+        :raises ConsentError: no consent page (unknown client, redirect mismatch ...).
+        """
+        try:
+            return walk_consent(plain_browser(self.ca_bundle), authorize_url, allow=allow)
+        except WalkError as error:
+            raise ConsentError(str(error)) from None
+
+    def set_means(self, user: FakeUser, flattrs: int | None) -> None:
+        """Give ``user`` money for ``flattrs`` more v2 flattrs (``None``: unlimited).
+
+        At 0, flattring answers ``401 no_means`` (``no_money`` in ``2014`` mode).
+        """
+        with self._store.lock:
+            self._v2.extras_for(user).means = flattrs
+
+    def set_v2_profile(
+        self, user: FakeUser, *, url: str | None = None, hide_flattrs: bool | None = None
+    ) -> None:
+        """Set the v2-only profile fields of ``user``.
+
+        :param url: the user's web site (the user object's ``url``).
+        :param hide_flattrs: hide what ``user`` flattrs from everybody else.
+        """
+        with self._store.lock:
+            extras = self._v2.extras_for(user)
+            if url is not None:
+                extras.url = url
+            if hide_flattrs is not None:
+                extras.hide_flattrs = hide_flattrs
+
+    def add_flattr(self, user: FakeUser, thing: FakeThing, *, created: int | None = None) -> None:
+        """Record that ``user`` flattred ``thing`` (no rules checked), for seeding.
+
+        :param created: Unix seconds; ``clock()`` when ``None`` (the
+            ``flattr_once`` rule looks at the calendar month).
+        """
+        with self._store.lock:
+            when = int(self._store.clock()) if created is None else created
+            self._store.click(thing, user)
+            self._v2.flattrs.append(FlattrRecord(user, thing, when))
+            self._v2.flattrs.sort(key=lambda f: f.created)
 
     # -- recording, connections, faults -----------------------------------
 

@@ -173,6 +173,12 @@ class Table(Generic[R]):
         return f"{insert} ON CONFLICT ({key}) {action}"
 
     @property
+    def delete_sql(self) -> str:
+        """``DELETE`` of one row by its key columns."""
+        where = " AND ".join(f"{c} = ?" for c in self.columns[: self.keys])
+        return f"DELETE FROM {self.name} WHERE {where}"  # noqa: S608 - identifiers checked
+
+    @property
     def select_sql(self) -> str:
         """Every row, oldest first."""
         columns = ", ".join(self.columns)
@@ -456,6 +462,21 @@ class StateFile:
             self._check_open()
             try:
                 self._conn.execute(table.upsert_sql, row)
+            except sqlite3.Error as exc:
+                raise self._write_failed(exc) from None
+
+    def delete(self, table: Table[R], record: R) -> None:
+        """Delete ``record``'s row (matched by the key columns), if there is one.
+
+        Outside :meth:`transaction` it is committed at once.
+
+        :raises StateFileError: the write failed.
+        """
+        key = table.to_row(record)[: table.keys]
+        with self._lock:
+            self._check_open()
+            try:
+                self._conn.execute(table.delete_sql, key)
             except sqlite3.Error as exc:
                 raise self._write_failed(exc) from None
 

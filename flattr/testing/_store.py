@@ -135,6 +135,9 @@ class FakeThing:
     clicks: int = 0
     created: int = 0
     clicked_by: set[int] = field(default_factory=set, repr=False)
+    #: API v2 only: the thing's image URL (``""``: none) and last update (0: never).
+    image: str = ""
+    updated: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -412,14 +415,16 @@ class Store:
         hidden: bool,
         clicks: int,
         created: int | None,
+        categories: frozenset[str] = CATEGORY_IDS,
     ) -> FakeThing:
         """Register a thing with no further validation than the XML needs.
 
+        :param categories: the category ids allowed (API v2 has one more).
         :raises ValueError: unknown category/language, text XML cannot carry,
             or a URL that is already registered (message says so).
         :raises flattr.testing.StateError: the state file cannot be written.
         """
-        if category not in CATEGORY_IDS:
+        if category not in categories:
             raise ValueError(f"category {category!r} is not a Flattr category id")
         if language not in LANGUAGE_IDS:
             raise ValueError(f"language {language!r} is not a Flattr language id")
@@ -471,6 +476,37 @@ class Store:
                 number = int(ident)
                 return next((t for t in self.things.values() if t.int_id == number), None)
             return None
+
+    def update_thing(self, thing: FakeThing, **changes: object) -> None:
+        """Change fields of a live thing (API v2 update), under the lock.
+
+        :param changes: field names of :class:`FakeThing` and their new values.
+        :raises ValueError: a change that is not a thing field, or text XML cannot carry.
+        :raises flattr.testing.StateError: the state file cannot be written.
+        """
+        for name, value in changes.items():
+            if name not in FakeThing.__dataclass_fields__ or name in ("id", "int_id", "owner"):
+                raise ValueError(f"{name!r} is not a field that can change")
+            texts = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(t, str) and not xml_safe(t) for t in texts):
+                raise ValueError("thing text holds a character XML cannot carry")
+        self._change(THINGS, thing, **changes)
+
+    def remove_thing(self, thing: FakeThing) -> None:
+        """Delete a thing and its clicks (API v2 delete); unknown things are ignored.
+
+        :raises flattr.testing.StateError: the state file cannot be written.
+        """
+        with self.lock:
+            if self.things.get(thing.id) is not thing:
+                return
+            if self.state is not None:
+                with self.state.transaction():
+                    for user_id in thing.clicked_by:
+                        self.state.delete(CLICKS, Click(thing.id, user_id))
+                    self.state.delete(THINGS, thing)
+            del self.things[thing.id]
+            self._by_url.pop(thing.url, None)
 
     def things_of(self, owner: FakeUser) -> list[FakeThing]:
         """All things ``owner`` registered, hidden ones included, oldest first."""

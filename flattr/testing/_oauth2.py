@@ -1,0 +1,482 @@
+"""The OAuth 2 provider of API v2: ``/oauth/authorize`` (consent page) and ``/oauth/token``.
+
+Authorisation-code flow (and the implicit flow) after the reference,
+section 3: codes live :data:`~._v2store.CODE_LIFETIME` seconds, work once
+and are bound to the client and the redirect URI; the token endpoint takes
+HTTP Basic client authentication (or ``client_id``/``client_secret`` in the
+body) and answers RFC 6749 JSON errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import http.client
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+from . import _pages
+from ._store import FakeUser
+from ._v2store import CODE_LIFETIME, SCOPES_V2, AuthCode, AuthRequest, V2Store, random_text
+from ._wire import HTML_TYPE, Incoming, Outgoing
+
+__all__ = [
+    "AUTHORIZE_PATH",
+    "OAuth2Consent",
+    "OAuth2Provider",
+    "TOKEN_PATH",
+    "WalkError",
+    "split_scopes",
+    "walk_consent",
+]
+
+AUTHORIZE_PATH = "/oauth/authorize"
+TOKEN_PATH = "/oauth/token"
+_TOKEN_TYPE = "application/json; charset=utf-8"
+_NO_CACHE = [
+    ("Cache-Control", "no-store"),
+    ("Pragma", "no-cache"),
+    ("Expires", "Thu, 19 Nov 1981 08:52:00 GMT"),
+]
+
+#: Plain words for each v2 scope, as the consent page lists them.
+SCOPE_WORDS = {
+    "flattr": "Flattr things and manage your subscriptions",
+    "thing": "Create, update and delete things in your name",
+    "email": "See your e-mail address",
+    "extendedread": "See your private details and find your hidden things",
+}
+
+
+def split_scopes(raw: str) -> list[str]:
+    """Split a ``scope`` value on spaces, ``+`` and commas (all three were used)."""
+    return [s for s in re.split(r"[ +,]+", raw) if s]
+
+
+def _add_params(url: str, params: list[tuple[str, str]], *, fragment: bool = False) -> str:
+    parts = urlsplit(url)
+    extra = urlencode(params)
+    if fragment:
+        return urlunsplit(parts._replace(fragment=extra))
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))
+
+
+def _html(status: int, message: str) -> Outgoing:
+    return Outgoing(status, HTML_TYPE, _pages.error_page(message), [("Cache-Control", "no-store")])
+
+
+def _redirect(target: str) -> Outgoing:
+    return Outgoing(302, HTML_TYPE, b"", [("Location", target), ("Cache-Control", "no-store")])
+
+
+def _token_error(status: int, error: str, description: str) -> Outgoing:
+    headers = list(_NO_CACHE)
+    if error == "invalid_client":
+        headers.append(("WWW-Authenticate", 'Basic realm="flattr"'))
+    body = json.dumps({"error": error, "error_description": description}).encode()
+    return Outgoing(status, _TOKEN_TYPE, body, headers)
+
+
+class _TokenRefusal(Exception):
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.answer = _token_error(status, error, description)
+
+
+def consent_page_v2(req: AuthRequest, app_name: str, username: str) -> bytes:
+    """The page asking the logged-in user to allow or deny a v2 application."""
+    items = "\n".join(f"<li>{escape(SCOPE_WORDS[s])}</li>" for s in req.scopes)
+    items = items or "<li>See your public profile and things</li>"
+    body = (
+        f"<h1>Allow {escape(app_name)} to use your Flattr account?</h1>\n"
+        f'<p>You are logged in as <strong id="username">{escape(username)}</strong>.</p>\n'
+        f'<p><strong id="app">{escape(app_name)}</strong> asks to:</p>\n'
+        f'<ul id="scopes">\n{items}\n</ul>\n'
+        f'<form method="post" action="{AUTHORIZE_PATH}">\n'
+        f'<input type="hidden" name="request" value="{escape(req.key)}">\n'
+        f'<input type="hidden" name="form_key" value="{escape(req.form_key)}">\n'
+        '<button type="submit" id="allow" name="decision" value="allow">Allow</button>\n'
+        '<button type="submit" id="deny" name="decision" value="deny">Deny</button>\n'
+        "</form>"
+    )
+    return _pages._page("Authorize application - Flattr", body)
+
+
+def code_page(app_name: str, code: str) -> bytes:
+    """For applications without a redirect URI: the code to copy by hand."""
+    body = (
+        f"<h1>You allowed {escape(app_name)}</h1>\n"
+        "<p>Copy this code into the application to finish:</p>\n"
+        f'<p id="code">{escape(code)}</p>'
+    )
+    return _pages._page("Your code - Flattr", body)
+
+
+class OAuth2Provider:
+    """Answers ``/oauth/authorize`` and ``/oauth/token``.
+
+    :param v2: the v2 state (clients, codes, tokens).
+    :param session_user: the user "logged in" on the consent page.
+    """
+
+    def __init__(self, v2: V2Store, session_user: Callable[[], FakeUser]) -> None:
+        self.v2 = v2
+        self.session_user = session_user
+
+    def handle(self, req: Incoming) -> Outgoing:
+        """Route one request to the authorize page, the decision or the token endpoint."""
+        if req.path == TOKEN_PATH:
+            if req.method != "POST":
+                refusal = _token_error(405, "invalid_request", "use POST")
+                refusal.headers.append(("Allow", "POST"))
+                return refusal
+            return self.token(req)
+        if req.method == "GET":
+            return self._authorize(req)
+        if req.method == "POST":
+            return self._decide(req)
+        return Outgoing(
+            405, HTML_TYPE, _pages.error_page("Use GET or POST."), [("Allow", "GET, POST")]
+        )
+
+    # -- authorize --------------------------------------------------------
+
+    def _authorize(self, req: Incoming) -> Outgoing:
+        query = dict(req.query_pairs())
+        client = self.v2.clients.get(query.get("client_id", ""))
+        if client is None:
+            return _html(400, "Bad request: unknown or missing client_id.")
+        sent = query.get("redirect_uri") or None
+        if sent is not None and sent != client.redirect_uri:
+            return _html(400, "Bad request: redirect_uri does not match the application.")
+        target = sent or client.redirect_uri
+        state = query.get("state")
+        response_type = query.get("response_type", "")
+
+        def refuse(error: str, description: str) -> Outgoing:
+            if target is None:
+                return _html(400, f"{error}: {description}")
+            params = [("error", error), ("error_description", description)]
+            if state is not None:
+                params.append(("state", state))
+            return _redirect(_add_params(target, params, fragment=response_type == "token"))
+
+        if response_type not in ("code", "token"):
+            return refuse("unsupported_response_type", "response_type must be code or token")
+        names = split_scopes(query.get("scope", ""))
+        unknown = [n for n in names if n not in SCOPES_V2]
+        if unknown:
+            return refuse("invalid_scope", f"unknown scope {unknown[0]!r}")
+        scopes = tuple(dict.fromkeys(names))
+        pending = AuthRequest(
+            key=random_text(24),
+            client_id=client.client_id,
+            response_type=response_type,
+            redirect_uri=sent,
+            target=target,
+            scopes=scopes,
+            state=state,
+        )
+        with self.v2.lock:
+            self.v2.requests[pending.key] = pending
+        body = consent_page_v2(pending, client.name, self.session_user().username)
+        return Outgoing(200, HTML_TYPE, body, [("Cache-Control", "no-store")])
+
+    def _decide(self, req: Incoming) -> Outgoing:
+        try:
+            form = dict(req.form_pairs())
+        except UnicodeDecodeError:
+            return _html(400, "The form was not UTF-8.")
+        with self.v2.lock:
+            pending = self.v2.requests.get(form.get("request", ""))
+            if pending is None:
+                return _html(400, "This authorisation request is unknown or was already answered.")
+            if not hmac.compare_digest(
+                form.get("form_key", "").encode(), pending.form_key.encode()
+            ):
+                return _html(400, "The form is stale; open the authorisation link again.")
+            decision = form.get("decision")
+            if decision not in ("allow", "deny"):
+                return _html(400, "Choose Allow or Deny.")
+            del self.v2.requests[pending.key]
+        client = self.v2.clients[pending.client_id]
+        implicit = pending.response_type == "token"
+        if decision == "deny":
+            params = [("error", "access_denied"), ("error_description", "The user denied access")]
+            if pending.target is None:
+                return Outgoing(200, HTML_TYPE, _pages.denied_page(client.name))
+        elif implicit:
+            record = self.v2.new_token(client.client_id, self.session_user().id, pending.scopes)
+            params = [("access_token", record.token), ("token_type", "bearer")]
+            params.append(("scope", " ".join(pending.scopes)))
+        else:
+            code = self.issue_code(
+                client.client_id, pending.redirect_uri, self.session_user(), pending.scopes
+            )
+            if pending.target is None:
+                return Outgoing(200, HTML_TYPE, code_page(client.name, code))
+            params = [("code", code)]
+        if pending.state is not None:
+            params.append(("state", pending.state))
+        assert pending.target is not None
+        return _redirect(_add_params(pending.target, params, fragment=implicit))
+
+    def issue_code(
+        self, client_id: str, redirect_uri: str | None, user: FakeUser, scopes: tuple[str, ...]
+    ) -> str:
+        """Issue a one-shot code for ``user`` (the consent page's Allow)."""
+        code = AuthCode(
+            code=random_text(32),
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            user_id=user.id,
+            scopes=scopes,
+            expires=self.v2.store.clock() + CODE_LIFETIME,
+        )
+        with self.v2.lock:
+            self.v2.codes[code.code] = code
+        return code.code
+
+    # -- token ------------------------------------------------------------
+
+    def token(self, req: Incoming) -> Outgoing:
+        """``POST /oauth/token``: trade a code for a bearer token."""
+        try:
+            return self._token(req)
+        except _TokenRefusal as refusal:
+            return refusal.answer
+
+    @staticmethod
+    def _params(req: Incoming) -> dict[str, str]:
+        ctype = (req.header("content-type") or "").split(";", 1)[0].strip().lower()
+        try:
+            text = req.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _TokenRefusal(400, "invalid_request", "the body is not UTF-8") from None
+        if ctype == "application/json":
+            try:
+                loaded = json.loads(text) if text else {}
+            except ValueError:
+                raise _TokenRefusal(400, "invalid_request", "the body is not JSON") from None
+            if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+                raise _TokenRefusal(400, "invalid_request", "send a JSON object of strings")
+            return {str(k): v for k, v in loaded.items()}
+        pairs = parse_qsl(text, keep_blank_values=True)
+        names = [k for k, _ in pairs]
+        if len(names) != len(set(names)):
+            raise _TokenRefusal(400, "invalid_request", "a parameter was sent twice")
+        return dict(pairs)
+
+    @staticmethod
+    def _basic(req: Incoming) -> tuple[str, str] | None:
+        header = req.header("authorization")
+        if header is None:
+            return None
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise _TokenRefusal(401, "invalid_client", "use HTTP Basic client authentication")
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise _TokenRefusal(401, "invalid_client", "malformed Basic credentials") from None
+        client_id, sep, secret = decoded.partition(":")
+        if not sep:
+            raise _TokenRefusal(401, "invalid_client", "malformed Basic credentials")
+        # RFC 6749 2.3.1 form-encodes both halves before Basic; plain ids are unchanged.
+        return unquote(client_id.replace("+", " ")), unquote(secret.replace("+", " "))
+
+    def _token(self, req: Incoming) -> Outgoing:
+        params = self._params(req)
+        basic = self._basic(req)
+        body_id, body_secret = params.get("client_id"), params.get("client_secret")
+        if basic is not None:
+            if (body_id is not None and body_id != basic[0]) or (
+                body_secret is not None and body_secret != basic[1]
+            ):
+                raise _TokenRefusal(
+                    400, "invalid_request", "client credentials in the header and the body differ"
+                )
+            client_id, secret = basic
+        elif body_id is not None and body_secret is not None:
+            client_id, secret = body_id, body_secret
+        else:
+            raise _TokenRefusal(401, "invalid_client", "client authentication is missing")
+        client = self.v2.clients.get(client_id)
+        if client is None or not hmac.compare_digest(
+            secret.encode(), client.client_secret.encode()
+        ):
+            raise _TokenRefusal(401, "invalid_client", "unknown client or wrong secret")
+        grant_type = params.get("grant_type")
+        if not grant_type:
+            raise _TokenRefusal(400, "invalid_request", "grant_type is missing")
+        if grant_type != "authorization_code":
+            raise _TokenRefusal(
+                400, "unsupported_grant_type", "only authorization_code is supported"
+            )
+        code_text = params.get("code")
+        if not code_text:
+            raise _TokenRefusal(400, "invalid_request", "code is missing")
+        with self.v2.lock:
+            code = self.v2.codes.get(code_text)
+            if code is None or code.client_id != client.client_id:
+                raise _TokenRefusal(400, "invalid_grant", "unknown code")
+            if code.used:
+                # RFC 6749 4.1.2: a code used twice revokes what it gave.
+                for token in code.tokens:
+                    self.v2.tokens[token].revoked = True
+                raise _TokenRefusal(400, "invalid_grant", "this code was already used")
+            if self.v2.store.clock() > code.expires:
+                raise _TokenRefusal(400, "invalid_grant", "this code has expired")
+            sent = params.get("redirect_uri")
+            if code.redirect_uri is not None and sent != code.redirect_uri:
+                raise _TokenRefusal(
+                    400, "invalid_grant", "redirect_uri differs from the authorize request"
+                )
+            if code.redirect_uri is None and sent is not None and sent != client.redirect_uri:
+                raise _TokenRefusal(400, "invalid_grant", "redirect_uri is not the registered one")
+            code.used = True
+            record = self.v2.new_token(client.client_id, code.user_id, code.scopes)
+            code.tokens.append(record.token)
+        body = {
+            "access_token": record.token,
+            "token_type": "bearer",
+            "scope": " ".join(code.scopes),
+        }
+        return Outgoing(200, _TOKEN_TYPE, json.dumps(body).encode(), list(_NO_CACHE))
+
+
+# -- the headless browser walk ------------------------------------------------
+
+
+class WalkError(RuntimeError):
+    """The authorize URL did not lead to a consent page or a redirect."""
+
+
+@dataclass(frozen=True, slots=True)
+class OAuth2Consent:
+    """Where the browser ended up after the v2 consent page.
+
+    :param redirect_url: the redirect's target (``None`` when a page showed the code).
+    :param code: the authorisation code (``None`` when denied or on error).
+    :param state: the ``state`` sent back, if any.
+    :param error: the ``error`` sent back (``access_denied``, ``invalid_scope`` ...).
+    :param access_token: the token of an implicit-flow redirect (``response_type=token``).
+    """
+
+    redirect_url: str | None = field(repr=False)
+    code: str | None = field(repr=False)
+    state: str | None
+    error: str | None
+    access_token: str | None = field(default=None, repr=False)
+
+
+class _Form(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+        self.buttons: dict[str, tuple[str, str]] = {}
+        self.code: str | None = None
+        self._in_code = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "hidden":
+            self.fields[a.get("name", "")] = a.get("value", "")
+        elif tag == "button" and "id" in a:
+            self.buttons[a["id"]] = (a.get("name", ""), a.get("value", ""))
+        self._in_code = a.get("id") == "code"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_code = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_code:
+            self.code = (self.code or "") + data.strip()
+
+
+Browser = Callable[[str, str, "bytes | None"], "tuple[int, str | None, bytes]"]
+
+
+def plain_browser(ca_bundle: str | None) -> Browser:
+    """A one-request-per-connection HTTP(S) user agent that does not follow redirects."""
+    import ssl
+
+    def fetch(method: str, url: str, body: bytes | None) -> tuple[int, str | None, bytes]:
+        parts = urlsplit(url)
+        conn: http.client.HTTPConnection
+        if parts.scheme == "https":
+            context = ssl.create_default_context(cafile=ca_bundle)
+            conn = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port or 443, timeout=10, context=context
+            )
+        else:
+            conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=10)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            conn.request(method, target, body=body, headers=headers)
+            answer = conn.getresponse()
+            return answer.status, answer.getheader("Location"), answer.read()
+        finally:
+            conn.close()
+
+    return fetch
+
+
+def _from_redirect(location: str) -> OAuth2Consent:
+    parts = urlsplit(location)
+    found = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    found.update({k: v[-1] for k, v in parse_qs(parts.fragment).items()})
+    return OAuth2Consent(
+        redirect_url=location,
+        code=found.get("code"),
+        state=found.get("state"),
+        error=found.get("error"),
+        access_token=found.get("access_token"),
+    )
+
+
+def walk_consent(browser: Browser, authorize_url: str, *, allow: bool) -> OAuth2Consent:
+    """Do what a browser does with a v2 authorize URL.
+
+    :param browser: fetches one URL (see :func:`plain_browser`).
+    :param authorize_url: ``<base>/oauth/authorize?response_type=code&client_id=...``.
+    :param allow: press Allow (``True``) or Deny.
+    :raises WalkError: no consent page (unknown client, redirect mismatch ...).
+    """
+    status, location, page = browser("GET", authorize_url, None)
+    if status in (301, 302, 303, 307) and location:
+        return _from_redirect(location)
+    if status != 200:
+        raise WalkError(f"the authorize page answered {status}")
+    form = _Form()
+    form.feed(page.decode("utf-8"))
+    button = form.buttons.get("allow" if allow else "deny")
+    if form.action is None or button is None:
+        raise WalkError("no consent form on the page")
+    fields = {**form.fields, button[0]: button[1]}
+    status, location, page = browser(
+        "POST", urljoin(authorize_url, form.action), urlencode(fields).encode()
+    )
+    if status in (301, 302, 303, 307) and location:
+        return _from_redirect(location)
+    if status != 200:
+        raise WalkError(f"submitting the consent form answered {status}")
+    shown = _Form()
+    shown.feed(page.decode("utf-8"))
+    return OAuth2Consent(
+        redirect_url=None,
+        code=shown.code,
+        state=None,
+        error=None if shown.code else "access_denied",
+    )
