@@ -35,9 +35,9 @@ The pytest plugin (:mod:`flattr.testing.pytest_plugin`) offers the
 fixtures ``fake_flattr`` and ``fake_flattr_tls``.
 """
 
-from ._fake import ConsentError, ConsentResult, FakeFlattr
+from ._browser import ConsentError, ConsentResult, OAuth2Consent
+from ._fake import FakeFlattr
 from ._faults import FAULT_KINDS
-from ._oauth2 import OAuth2Consent
 from ._server import RecordedRequest
 from ._state import StateError, StateFileError, StateInUseError, StateVersionError
 from ._store import Consumer, Credentials, FakeThing, FakeUser

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
 import ssl
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from flattr._catalog import REST_PREFIX
 
 from ._authorize import Authorizer
+from ._browser import ConsentResult, OAuth2Consent, plain_browser, walk_v1, walk_v2
 from ._faults import DEFAULT_OVERSIZE, DEFAULT_STATUS, Fault
 from ._oauth import Provider
-from ._oauth2 import (
-    AUTHORIZE_PATH,
-    TOKEN_PATH,
-    OAuth2Consent,
-    OAuth2Provider,
-    WalkError,
-    plain_browser,
-    walk_consent,
-)
+from ._oauth2 import AUTHORIZE_PATH, TOKEN_PATH, OAuth2Provider
 from ._rest import Rest
+from ._seed import seed_demo
 from ._server import HTTPEngine, RecordedRequest
 from ._store import Consumer, Credentials, FakeThing, FakeUser, Store, normalize_scopes
 from ._v2json import MODES
@@ -40,54 +30,6 @@ from ._xmlout import error_document
 
 _OAUTH_LEGS = ("/oauth/request_token", "/oauth/access_token")
 _CONSENT_PATHS = ("/oauth/authenticate", "/oauth/connect")
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentResult:
-    """What the browser ended up with after the consent page.
-
-    :param redirect_url: where Flattr redirected (``None`` for ``oob``).
-    :param verifier: the ``oauth_verifier`` (``None`` when denied).
-    :param denied: whether the user pressed Deny.
-    """
-
-    redirect_url: str | None = field(repr=False)
-    verifier: str | None = field(repr=False)
-    denied: bool
-
-
-class ConsentError(RuntimeError):
-    """:meth:`FakeFlattr.consent` met something a browser would show as an error."""
-
-
-class _FormReader(HTMLParser):
-    """Collects the consent form's action, hidden fields and the verifier text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-        self.buttons: dict[str, tuple[str, str]] = {}
-        self.verifier: str | None = None
-        self._in_verifier = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action = a.get("action", "")
-        elif tag == "input" and a.get("type") == "hidden":
-            self.fields[a.get("name", "")] = a.get("value", "")
-        elif tag == "button" and "id" in a:
-            self.buttons[a["id"]] = (a.get("name", ""), a.get("value", ""))
-        if a.get("id") == "verifier":
-            self._in_verifier = True
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_verifier = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_verifier:
-            self.verifier = (self.verifier or "") + data.strip()
 
 
 class FakeFlattr:
@@ -408,63 +350,7 @@ class FakeFlattr:
 
     def seed_demo(self) -> None:
         """Add a few users and things, so a demo has something to show."""
-        bob = self.add_user(
-            "bob",
-            firstname="Bob",
-            lastname="Builder",
-            city="Malmö",
-            country="Sweden",
-            description="Builds & breaks <things>.",
-        )
-        carol = self.add_user(
-            "carol",
-            firstname="Carol",
-            lastname="Jones",
-            city="Cork",
-            country="Ireland",
-            language="ga_IE",
-        )
-        self.add_thing(
-            self.user,
-            url="https://alice.example.org/birds/robin",
-            title="The robin in spring",
-            description="Notes on robins nesting in the garden.",
-            tags=("birds", "spring"),
-        )
-        self.add_thing(
-            self.user,
-            url="https://alice.example.org/drafts/owls",
-            title="Owls (draft)",
-            description="Not ready yet.",
-            hidden=True,
-        )
-        self.add_thing(
-            bob,
-            url="https://bob.example.org/tools",
-            title="Tools I love",
-            description="Hammers, saws & a 3D printer ~ with photos.",
-            category="images",
-            tags=("tools", "diy"),
-            clicks=3,
-        )
-        self.add_thing(
-            carol,
-            url="https://carol.example.org/podcast/1",
-            title="Podcast episode 1",
-            description="An hour of talk about music from Cork.",
-            category="audio",
-            language="ga_IE",
-            tags=("music", "podcast"),
-            clicks=12,
-        )
-        self.add_thing(
-            carol,
-            url="https://carol.example.org/app",
-            title="Tiny note app",
-            description="A small free note-taking app.",
-            category="software",
-            tags=("app",),
-        )
+        seed_demo(self)
 
     # -- OAuth shortcuts --------------------------------------------------
 
@@ -529,49 +415,7 @@ class FakeFlattr:
         :returns: the redirect URL, the verifier and whether it was denied.
         :raises ConsentError: the page was not a consent page (unknown or used token, ...).
         """
-        status, _, page = self._browser("GET", authorize_url)
-        if status != 200:
-            raise ConsentError(f"the consent page answered {status}")
-        form = _FormReader()
-        form.feed(page.decode("utf-8"))
-        button = form.buttons.get("allow" if allow else "deny")
-        if form.action is None or button is None:
-            raise ConsentError("no consent form on the page")
-        fields = {**form.fields, button[0]: button[1]}
-        status, location, page = self._browser(
-            "POST", urljoin(authorize_url, form.action), urlencode(fields).encode()
-        )
-        if status in (301, 302, 303, 307) and location:
-            query = parse_qs(urlsplit(location).query)
-            verifier = query.get("oauth_verifier", [None])[-1]
-            return ConsentResult(location, verifier, "denied" in query)
-        if status != 200:
-            raise ConsentError(f"submitting the consent form answered {status}")
-        reader = _FormReader()
-        reader.feed(page.decode("utf-8"))
-        return ConsentResult(None, reader.verifier, reader.verifier is None)
-
-    def _browser(
-        self, method: str, url: str, body: bytes | None = None
-    ) -> tuple[int, str | None, bytes]:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            context = ssl.create_default_context(cafile=self.ca_bundle)
-            conn = http.client.HTTPSConnection(
-                parts.hostname or "", port, timeout=10, context=context
-            )
-        else:
-            conn = http.client.HTTPConnection(parts.hostname or "", port, timeout=10)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        try:
-            conn.request(method, target, body=body, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.getheader("Location"), response.read()
-        finally:
-            conn.close()
+        return walk_v1(plain_browser(self.ca_bundle), authorize_url, allow=allow)
 
     # -- API v2 (OAuth 2) -------------------------------------------------
 
@@ -651,10 +495,7 @@ class FakeFlattr:
         :returns: the redirect URL, the code, the state and the error, if any.
         :raises ConsentError: no consent page (unknown client, redirect mismatch ...).
         """
-        try:
-            return walk_consent(plain_browser(self.ca_bundle), authorize_url, allow=allow)
-        except WalkError as error:
-            raise ConsentError(str(error)) from None
+        return walk_v2(plain_browser(self.ca_bundle), authorize_url, allow=allow)
 
     def set_means(self, user: FakeUser, flattrs: int | None) -> None:
         """Give ``user`` money for ``flattrs`` more v2 flattrs (``None``: unlimited).

@@ -12,14 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import http.client
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from html import escape
-from html.parser import HTMLParser
-from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from . import _pages
 from ._store import FakeUser
@@ -28,12 +25,9 @@ from ._wire import HTML_TYPE, Incoming, Outgoing
 
 __all__ = [
     "AUTHORIZE_PATH",
-    "OAuth2Consent",
     "OAuth2Provider",
     "TOKEN_PATH",
-    "WalkError",
     "split_scopes",
-    "walk_consent",
 ]
 
 AUTHORIZE_PATH = "/oauth/authorize"
@@ -350,133 +344,3 @@ class OAuth2Provider:
             "scope": " ".join(code.scopes),
         }
         return Outgoing(200, _TOKEN_TYPE, json.dumps(body).encode(), list(_NO_CACHE))
-
-
-# -- the headless browser walk ------------------------------------------------
-
-
-class WalkError(RuntimeError):
-    """The authorize URL did not lead to a consent page or a redirect."""
-
-
-@dataclass(frozen=True, slots=True)
-class OAuth2Consent:
-    """Where the browser ended up after the v2 consent page.
-
-    :param redirect_url: the redirect's target (``None`` when a page showed the code).
-    :param code: the authorisation code (``None`` when denied or on error).
-    :param state: the ``state`` sent back, if any.
-    :param error: the ``error`` sent back (``access_denied``, ``invalid_scope`` ...).
-    :param access_token: the token of an implicit-flow redirect (``response_type=token``).
-    """
-
-    redirect_url: str | None = field(repr=False)
-    code: str | None = field(repr=False)
-    state: str | None
-    error: str | None
-    access_token: str | None = field(default=None, repr=False)
-
-
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-        self.buttons: dict[str, tuple[str, str]] = {}
-        self.code: str | None = None
-        self._in_code = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action = a.get("action", "")
-        elif tag == "input" and a.get("type") == "hidden":
-            self.fields[a.get("name", "")] = a.get("value", "")
-        elif tag == "button" and "id" in a:
-            self.buttons[a["id"]] = (a.get("name", ""), a.get("value", ""))
-        self._in_code = a.get("id") == "code"
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_code = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_code:
-            self.code = (self.code or "") + data.strip()
-
-
-Browser = Callable[[str, str, "bytes | None"], "tuple[int, str | None, bytes]"]
-
-
-def plain_browser(ca_bundle: str | None) -> Browser:
-    """A one-request-per-connection HTTP(S) user agent that does not follow redirects."""
-    import ssl
-
-    def fetch(method: str, url: str, body: bytes | None) -> tuple[int, str | None, bytes]:
-        parts = urlsplit(url)
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            context = ssl.create_default_context(cafile=ca_bundle)
-            conn = http.client.HTTPSConnection(
-                parts.hostname or "", parts.port or 443, timeout=10, context=context
-            )
-        else:
-            conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=10)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        try:
-            conn.request(method, target, body=body, headers=headers)
-            answer = conn.getresponse()
-            return answer.status, answer.getheader("Location"), answer.read()
-        finally:
-            conn.close()
-
-    return fetch
-
-
-def _from_redirect(location: str) -> OAuth2Consent:
-    parts = urlsplit(location)
-    found = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    found.update({k: v[-1] for k, v in parse_qs(parts.fragment).items()})
-    return OAuth2Consent(
-        redirect_url=location,
-        code=found.get("code"),
-        state=found.get("state"),
-        error=found.get("error"),
-        access_token=found.get("access_token"),
-    )
-
-
-def walk_consent(browser: Browser, authorize_url: str, *, allow: bool) -> OAuth2Consent:
-    """Do what a browser does with a v2 authorize URL.
-
-    :param browser: fetches one URL (see :func:`plain_browser`).
-    :param authorize_url: ``<base>/oauth/authorize?response_type=code&client_id=...``.
-    :param allow: press Allow (``True``) or Deny.
-    :raises WalkError: no consent page (unknown client, redirect mismatch ...).
-    """
-    status, location, page = browser("GET", authorize_url, None)
-    if status in (301, 302, 303, 307) and location:
-        return _from_redirect(location)
-    if status != 200:
-        raise WalkError(f"the authorize page answered {status}")
-    form = _Form()
-    form.feed(page.decode("utf-8"))
-    button = form.buttons.get("allow" if allow else "deny")
-    if form.action is None or button is None:
-        raise WalkError("no consent form on the page")
-    fields = {**form.fields, button[0]: button[1]}
-    status, location, page = browser(
-        "POST", urljoin(authorize_url, form.action), urlencode(fields).encode()
-    )
-    if status in (301, 302, 303, 307) and location:
-        return _from_redirect(location)
-    if status != 200:
-        raise WalkError(f"submitting the consent form answered {status}")
-    shown = _Form()
-    shown.feed(page.decode("utf-8"))
-    return OAuth2Consent(
-        redirect_url=None,
-        code=shown.code,
-        state=None,
-        error=None if shown.code else "access_denied",
-    )
