@@ -241,9 +241,9 @@ def _login_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait",
         type=positive_float,
-        default=300.0,
+        default=DEFAULT_WAIT,
         metavar="SECONDS",
-        help="how long to wait for the browser to come back (default: 300)",
+        help=f"how long to wait for the browser to come back (default: {DEFAULT_WAIT:g})",
     )
 
 

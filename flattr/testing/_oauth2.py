@@ -1,7 +1,7 @@
 """The OAuth 2 provider of API v2: ``/oauth/authorize`` (consent page) and ``/oauth/token``.
 
-Authorisation-code flow (and the implicit flow) after the reference,
-section 3: codes live :data:`~._v2store.CODE_LIFETIME` seconds, work once
+The authorisation-code flow (and the implicit flow) as Flattr documented
+it for API v2 (OAuth 2 draft 21): codes live :data:`~._v2store.CODE_LIFETIME` seconds, work once
 and are bound to the client and the redirect URI; the token endpoint takes
 HTTP Basic client authentication (or ``client_id``/``client_secret`` in the
 body) and answers RFC 6749 JSON errors.

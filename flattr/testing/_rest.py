@@ -1,4 +1,4 @@
-"""The REST resources under ``/rest/0.0.1/`` (R1-R12 of the reference, section 7).
+"""The REST resources under ``/rest/0.0.1/`` users, things, clicks and the catalogue.
 
 Order of checks for every call: route (404, 405), OAuth (401), rate limit
 (403), scope (403), then the resource itself.
@@ -193,7 +193,7 @@ class Rest:
         with self.store.lock:
             return [t for t in self.store.things.values() if not t.hidden]
 
-    # -- R1-R3: users -----------------------------------------------------
+    # -- users -----------------------------------------------------------
 
     def user_me(self, call: Call) -> Outgoing:
         """R1 ``user/me``."""
@@ -215,7 +215,7 @@ class Rest:
             raise RestError(404, "user not found")
         return self._user_doc(call, user)
 
-    # -- R4-R6, R12: things -----------------------------------------------
+    # -- things ----------------------------------------------------------
 
     def thing_get(self, call: Call) -> Outgoing:
         """R4 ``thing/get/id/<hex id or int_id>``."""

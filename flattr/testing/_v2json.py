@@ -19,7 +19,7 @@ from ._v2store import FlattrRecord, Subscription, V2Store
 __all__ = ["JSON_TYPE", "MODES", "Renderer", "dumps", "month_start"]
 
 JSON_TYPE: Final[str] = "application/json;charset=utf-8"
-#: The version modes of the reference's changelog section.
+#: How the API behaved at three points of its life (``FakeFlattr(v2_mode=...)``).
 MODES: Final[tuple[str, ...]] = ("late-2012", "early-2012", "2014")
 WEB: Final[str] = "https://flattr.com"
 

@@ -1,6 +1,6 @@
-"""The REST resources of API v2 under ``/rest/v2`` (R1-R26 of the reference, section 5).
+"""The REST resources of API v2 under ``/rest/v2``, from the root to the rate limit.
 
-Order of checks (reference 7.6): route (404, 405), token (401), rate limit
+Every documented resource is served. Order of checks: route (404, 405), token (401), rate limit
 (403), format (406), scope (403 ``insufficient_scope``), existence (404),
 ownership and business rules (403), validation (400).
 """
@@ -498,7 +498,7 @@ class V2Rest:
             raise _not_found("thing(s)", resource)
         return thing
 
-    # -- R1-R5: root, users and their things ------------------------------
+    # -- root, users and their things -------------------------------------
 
     def root(self, call: Call) -> JSONValue:
         """R1 ``GET /``: the liveness probe gPodder used."""
@@ -522,7 +522,7 @@ class V2Rest:
             _, _, page = _page_of(call, things)
             return [call.render.thing(t, full=full) for t in page]
 
-    # -- R6-R12: things ---------------------------------------------------
+    # -- things --------------------------------------------------------------
 
     def thing_get(self, call: Call) -> JSONValue:
         """R6 ``GET /things/:id`` (hidden things too: hiding only affects listings)."""
@@ -751,7 +751,7 @@ class V2Rest:
                 recent[record.thing.int_id] = recent.get(record.thing.int_id, 0) + 1
         return sorted(newest, key=lambda t: recent.get(t.int_id, 0), reverse=True)
 
-    # -- R13-R17: flattrs -------------------------------------------------
+    # -- flattrs -----------------------------------------------------------
 
     def _flattr_list(self, call: Call, records: list[FlattrRecord]) -> JSONValue:
         full = call.flag("full") and self.mode != "early-2012"
@@ -861,7 +861,7 @@ class V2Rest:
             newest = sorted(records, key=lambda f: f.created, reverse=True)[:30]
             return {"items": [call.render.activity(f) for f in newest]}
 
-    # -- R20-R23: subscriptions -------------------------------------------
+    # -- subscriptions -----------------------------------------------------
 
     def subscriptions(self, call: Call) -> JSONValue:
         """R20 ``GET /user/subscriptions``, newest first."""
@@ -920,7 +920,7 @@ class V2Rest:
             self.v2.subscriptions.remove(sub)
         return Outgoing(204, JSON_TYPE, b"")
 
-    # -- R24-R26 ----------------------------------------------------------
+    # -- catalogue and rate limit ----------------------------------------------------------
 
     @staticmethod
     def _catalogue(call: Call, entries: tuple[tuple[str, str], ...]) -> JSONValue:

@@ -1,6 +1,6 @@
 """XML answers in the shape Flattr's 0.0.1 servers sent in 2010.
 
-The captures in ``real-responses-2010/`` show the layout copied here: an XML
+The captures in ``tests/data/real-2010/`` show the layout copied here: an XML
 declaration, a blank line, ``<flattr>``, ``<version>``; every leaf value on
 its own line, padded with indentation; a blank line before each closing tag
 of a container; the thing ``story`` as CDATA and the user ``description``
