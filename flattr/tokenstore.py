@@ -183,7 +183,8 @@ class StoredToken:
         return cls(
             token=token,
             consumer_key=_validate.credential("consumer_key", data.get("consumer_key")),
-            base_url=_validate.base_url(data.get("base_url")),
+            # Where the token came from; whether to talk to it is the client's decision.
+            base_url=_validate.base_url(data.get("base_url"), allow_cleartext_http=True),
             scopes=_validate.scopes(scopes),
             username=username,
             created=created,
