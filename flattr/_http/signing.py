@@ -9,6 +9,7 @@ signature or an ``Authorization`` header.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import functools
 import hashlib
@@ -98,10 +99,13 @@ def _escape_base64(value: str) -> str:
 class _Nonces:
     """Fresh nonces from the operating system's CSPRNG, drawn in batches.
 
-    One :func:`os.urandom` call yields 64 nonces of 128 bits (32 hex digits),
-    so signing makes no system call for its nonce. ``list.pop`` is atomic, so
-    no two threads get the same nonce, and a forked child starts with an
-    empty pool rather than the parent's remaining nonces.
+    One :func:`os.urandom` call yields 64 nonces of 128 bits, each written as
+    26 base32 letters and digits (padding dropped): providers built on
+    oauthlib's defaults accept only 20 to 30 characters, and the signer's
+    templates need letters and digits only. Signing makes no system call for
+    its nonce. ``list.pop`` is atomic, so no two threads get the same nonce,
+    and a forked child starts with an empty pool rather than the parent's
+    remaining nonces.
     """
 
     _BATCH: Final = 64
@@ -115,8 +119,11 @@ class _Nonces:
         try:
             return self._pool.pop()
         except IndexError:
-            digits = os.urandom(16 * self._BATCH).hex()
-            fresh = [digits[at : at + 32] for at in range(0, len(digits), 32)]
+            raw = os.urandom(16 * self._BATCH)
+            fresh = [
+                base64.b32encode(raw[at : at + 16])[:26].decode("ascii")
+                for at in range(0, len(raw), 16)
+            ]
             nonce = fresh.pop()
             self._pool.extend(fresh)
             return nonce
