@@ -54,7 +54,6 @@ __all__ = [
     "ServerError",
     "TLSError",
     "TokenStoreError",
-    "TokenStoreWarning",
     "TransportError",
     "TransportTimeout",
     "UncertainResultError",
@@ -390,7 +389,3 @@ class TokenStoreError(FlattrError):
         super().__init__(message)
         self.location = location
         self.reason = reason
-
-
-class TokenStoreWarning(UserWarning):
-    """A token directory is usable but more open than it should be; the message says the fix."""

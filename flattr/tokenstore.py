@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from flattr import _validate
-from flattr.errors import TokenStoreError, TokenStoreWarning, ValidationError
+from flattr.errors import TokenStoreError, ValidationError
 from flattr.models import AccessToken
 
 __all__ = [
@@ -90,6 +90,14 @@ _STALE_AFTER_SECONDS = 600.0
 _MAX_SCAN_ENTRIES = 10_000
 #: Directory permission bits that let other users add, remove or rename files.
 _WRITABLE_BY_OTHERS = 0o022
+
+
+class TokenStoreWarning(UserWarning):
+    """A token directory is usable but more open than it should be; the message says the fix.
+
+    A warning, not an error (so not a :class:`~flattr.FlattrError`): the
+    token files themselves stay private.
+    """
 
 
 def validate_profile(name: object) -> str:
