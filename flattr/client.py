@@ -282,8 +282,8 @@ class FlattrClient:
     def search(self, query: str) -> tuple[Thing, ...]:
         """Free-text search over public things (``thing/search``).
 
-        :raises ValidationError: an empty query, or one longer than
-            :data:`~flattr._validate.MAX_QUERY_LENGTH` characters.
+        :raises ValidationError: an empty query, or one longer than 256
+            characters.
         """
         return _xml.parse_things(self._get(f"thing/search/q/{_segment(_validate.query(query))}"))
 
