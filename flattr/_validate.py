@@ -129,14 +129,18 @@ def redirect_url(value: object) -> str:
 def is_loopback_host(host: str) -> bool:
     """Whether ``host`` (as :func:`urllib.parse.urlsplit` gives it) is this machine.
 
-    ``localhost``, 127.0.0.0/8 and ``::1``; no name is looked up.
+    ``localhost``, 127.0.0.0/8 (also written as ``::ffff:127.x.y.z``) and
+    ``::1``; no name is looked up.
     """
     if host.lower().rstrip(".") == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # ::ffff:127.0.0.1 is 127.0.0.1; Python says so only from 3.13 on.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 def base_url(value: object, *, allow_cleartext_http: bool = False) -> str:

@@ -187,7 +187,7 @@ BAD_BASE_URLS = {
     "10MB": "https://api.flattr.com/" + HUGE,
     "http-to-another-host": "http://api.flattr.com",
     "http-to-a-private-address": "http://192.168.1.10:8080",
-    "http-to-a-mapped-loopback": "http://[::ffff:127.0.0.1]:8080",
+    "http-to-a-mapped-private-address": "http://[::ffff:10.0.0.1]:8080",
     "http-to-localhost-lookalike": "http://localhost.example.org",
 }
 
@@ -271,6 +271,7 @@ def test_insecure_http_refusal_names_the_way_out(fake: FakeFlattr) -> None:
         "http://localhost:8080",
         "http://LOCALHOST.:8080",
         "http://[::1]:8080",
+        "http://[::ffff:127.0.0.1]:8080",
         "https://api.flattr.com:443/",
     ],
 )
