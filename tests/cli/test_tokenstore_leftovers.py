@@ -10,10 +10,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from clihelpers import Result
 from test_tokenstore import SECRET, record
 
 from flattr.tokenstore import FileTokenStore, TokenStoreError, TokenStoreWarning
@@ -123,6 +124,18 @@ def test_kill_9_during_save_then_the_next_save_removes_the_temporary_file(
     store.save("work", record())
     assert not leftover.exists()
     assert sorted(p.name for p in directory.iterdir()) == ["work.json"]
+
+
+def test_flattr_logout_removes_what_a_killed_save_left(
+    config_dir: Path, run: Callable[..., Result]
+) -> None:
+    tokens = config_dir / "tokens"  # where the flattr command keeps them
+    leftover = save_and_kill(tokens)
+    result = run("logout", "--json")
+    assert result.status == 0
+    assert '"removed": true' in result.out
+    assert not leftover.exists()
+    assert list(tokens.iterdir()) == []
 
 
 def test_ctrl_c_during_save_removes_the_temporary_file(
