@@ -123,7 +123,8 @@ def redirect_url(value: object) -> str:
     """The URL (or query string) the user was sent back to, before it is parsed."""
     if not isinstance(value, str):
         raise ValidationError("redirect_url", "must be the callback URL as a string")
-    return _string("redirect_url", value, _MAX_REDIRECT_LENGTH)
+    # Pasted URLs often end in a line break; inside one, control characters are refused.
+    return _string("redirect_url", value.strip(), _MAX_REDIRECT_LENGTH)
 
 
 def is_loopback_host(host: str) -> bool:

@@ -261,6 +261,8 @@ def _is_stale(pid: int, mtime: float, now: float) -> bool:
         return True
     if pid == os.getpid():
         return False  # another thread of ours may be writing it; its finally removes it
+    if not _is_posix():
+        return False  # os.kill(pid, 0) would terminate the process on Windows: age only
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

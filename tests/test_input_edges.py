@@ -297,3 +297,13 @@ def test_the_longest_values_are_accepted_and_sent(
         checked_client.thing(10**_validate.MAX_ID_DIGITS - 1)
     assert len(fake.requests) == 4
     checked_client.close()
+
+
+def test_a_pasted_callback_url_may_end_in_a_line_break(fake: FakeFlattr) -> None:
+    auth = flattr.FlattrAuth("k", "s", "oob", base_url=fake.base_url)
+    token = flattr.RequestToken("requestkey123", "requestsecret", True)
+    pasted = "http://127.0.0.1:9/callback?oauth_token=requestkey123&oauth_verifier=v1\r\n"
+    assert auth.parse_callback(pasted, token) == "v1"
+    with pytest.raises(flattr.ValidationError) as caught:
+        auth.parse_callback("?oauth_token=requestkey123\n&oauth_verifier=v1", token)
+    assert caught.value.field == "redirect_url"

@@ -220,3 +220,23 @@ def test_a_directory_others_can_list_is_used_with_a_warning(store: FileTokenStor
     with pytest.warns(TokenStoreWarning, match=f"chmod 700 {store.directory}"):
         store.save("default", record())
     assert store.load("default") == record()
+
+
+def test_off_posix_only_age_decides_and_no_process_is_signalled(
+    store: FileTokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.directory.mkdir(mode=0o700)
+    young = store.directory / f".work.json.4242.0123456789ab{TEMP_SUFFIX}"
+    old = store.directory / f".work.json.4243.0123456789ab{TEMP_SUFFIX}"
+    for path in (young, old):
+        path.write_bytes(b"x")
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+
+    def no_kill(pid: int, sig: int) -> None:  # on Windows os.kill(pid, 0) terminates pid
+        pytest.fail(f"os.kill({pid}, {sig}) called")
+
+    monkeypatch.setattr("flattr.tokenstore._is_posix", lambda: False)
+    monkeypatch.setattr(os, "kill", no_kill)
+    store.save("default", record())
+    assert young.exists() and not old.exists()
