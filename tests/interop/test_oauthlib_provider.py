@@ -9,6 +9,7 @@ URI, query and form body.
 from __future__ import annotations
 
 import http.client
+from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -126,5 +127,10 @@ def test_our_nonces_pass_oauthlibs_default_check(fake: FakeFlattr) -> None:
     for nonce in nonces:
         assert check.check_nonce(nonce), nonce
         assert nonce.isascii() and nonce.isalnum()
-        # 26 base32 characters: 130 bits of which 128 are random.
-        assert len(nonce) == 26
+        assert len(nonce) == 26  # of 32 equally likely characters: 130 random bits
+    # Every character of the alphabet turns up about equally often (1,820 draws,
+    # about 57 each; the bounds are more than five standard deviations away).
+    counts = Counter("".join(nonces))
+    assert set(counts) == set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    assert min(counts.values()) >= 15, counts
+    assert max(counts.values()) <= 110, counts
