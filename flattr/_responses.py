@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import unicodedata
 from http import HTTPStatus
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 _XML_TYPES = frozenset({"text/xml", "application/xml"})
 _LENIENT_TYPES = frozenset({"", "text/plain"})
 _PROBLEM_IN_HEADER = re.compile(r'oauth_problem="?([A-Za-z_]+)"?')
+#: How much of an error body without ``oauth_problem`` an OAuthError repeats.
+MAX_SERVER_TEXT = 200
 
 #: What each OAuth problem means for the caller: the advice and its words.
 _PROBLEMS: dict[str, tuple[Advice, str]] = {
@@ -164,6 +167,22 @@ def _forbidden(
     )
 
 
+def _server_text(body: bytes) -> str:
+    """The start of an error body as one printable line: at most :data:`MAX_SERVER_TEXT` characters.
+
+    Control and format characters (line breaks, ANSI escapes, bidi overrides)
+    become spaces, so a hostile server cannot rewrite a terminal or a log line.
+    """
+    text = body[: 4 * MAX_SERVER_TEXT].decode("utf-8", "replace")
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch for ch in text
+    )
+    cleaned = " ".join(cleaned.split())
+    if len(cleaned) > MAX_SERVER_TEXT:
+        cleaned = cleaned[: MAX_SERVER_TEXT - 1] + "…"
+    return cleaned
+
+
 def api_error(request: Request, response: Response, *, registration: bool = False) -> APIError:
     """The exception for an error answer of a REST resource, with its advice decided."""
     status = response.status
@@ -262,6 +281,11 @@ def oauth_fields(request: Request, response: Response) -> dict[str, str]:
         else:
             advice, hint = (Advice.TRY_AGAIN, "") if status >= 500 else (None, "")
         text = f"{_where(request)}: {status} oauth_problem={problem}"
+        said = "" if named else _server_text(response.body)
+        if said:
+            # No oauth_problem (oauthlib answers "Invalid nonce format." as plain text):
+            # the server's own words are all there is to go on.
+            text = f"{text}; the server said: {said}"
         if hint:
             text = f"{text}. {hint}"
         raise OAuthError(problem, text, status=status, advice=advice)

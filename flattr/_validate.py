@@ -3,27 +3,39 @@
 Each function either returns the value in the form the wire needs or raises
 :class:`~flattr.errors.ValidationError` naming the field and saying what is
 allowed. Limits come from :mod:`flattr._catalog`, the same table the fake
-server enforces.
+server enforces, and from the ``MAX_*`` constants here. A message never
+repeats more than the first characters of a rejected value.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import unicodedata
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from flattr import _catalog
 from flattr.errors import ValidationError
 
 __all__ = [
+    "MAX_CREDENTIAL_LENGTH",
+    "MAX_ID_DIGITS",
+    "MAX_ID_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_QUERY_LENGTH",
+    "MAX_VERIFIER_LENGTH",
     "base_url",
+    "is_loopback_host",
     "callback",
     "category",
     "credential",
     "description",
     "hidden",
     "language",
+    "path_segment",
+    "query",
+    "redirect_url",
     "scopes",
     "tags",
     "thing_id",
@@ -31,31 +43,140 @@ __all__ = [
     "title",
     "user_id",
     "username",
+    "verifier",
 ]
+
+#: Longest consumer key or secret, token key or secret (real ones are 32 to 64).
+MAX_CREDENTIAL_LENGTH: Final = 256
+#: Most digits of a numeric id (``int_id``, user id): any unsigned 64-bit number.
+MAX_ID_DIGITS: Final = 20
+#: Longest thing id given as text (the real ones are 32 hex digits).
+MAX_ID_LENGTH: Final = 64
+#: Longest user name.
+MAX_NAME_LENGTH: Final = 64
+#: Longest search or browse query.
+MAX_QUERY_LENGTH: Final = 256
+#: Longest OAuth verifier (or PIN).
+MAX_VERIFIER_LENGTH: Final = 256
+#: How much of a rejected value a message shows.
+_SHOWN: Final = 40
+
+
+def _show(value: object) -> str:
+    """A short, printable picture of a rejected value, for messages."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**_SHOWN:
+            return f"an integer of {value.bit_length()} bits"
+        return str(value)
+    text = repr(value) if isinstance(value, str) else type(value).__name__
+    if isinstance(value, str) and len(text) > _SHOWN:
+        return f"{text[:_SHOWN]}... ({len(value)} characters)"
+    return text
+
+
+def _bad_char(text: str) -> str | None:
+    """The first control character or lone surrogate in ``text``, if any."""
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            return ch
+    return None
+
+
+def _string(field: str, value: object, limit: int) -> str:
+    """A string of at most ``limit`` characters without control characters or lone surrogates."""
+    if not isinstance(value, str):
+        raise ValidationError(field, f"must be a string, not {type(value).__name__}")
+    if len(value) > limit:
+        raise ValidationError(field, f"must be at most {limit} characters long (got {len(value)})")
+    bad = _bad_char(value)
+    if bad is not None:
+        kind = "a lone surrogate" if unicodedata.category(bad) == "Cs" else "a control character"
+        raise ValidationError(field, f"contains {kind} ({bad!a}), which cannot be sent")
+    return value
 
 
 def credential(field: str, value: object) -> str:
-    """A consumer key/secret or token part: a non-empty string without spaces."""
-    if not isinstance(value, str):
-        raise ValidationError(field, f"must be a string, not {type(value).__name__}")
+    """A consumer key/secret or token part: a non-empty string without spaces.
+
+    At most :data:`MAX_CREDENTIAL_LENGTH` characters.
+    """
+    value = _string(field, value, MAX_CREDENTIAL_LENGTH)
     if not value.strip():
         raise ValidationError(field, "must not be empty")
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in value):
+    if any(ch.isspace() for ch in value):
         raise ValidationError(field, "must not contain spaces or control characters")
     return value
 
 
-def base_url(value: object) -> str:
-    """The server root, e.g. ``https://api.flattr.com``, without a trailing slash."""
+def verifier(value: object) -> str:
+    """An ``oauth_verifier`` (or PIN): non-empty, at most :data:`MAX_VERIFIER_LENGTH` characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("verifier", "must be the non-empty oauth_verifier (or PIN)")
+    return _string("verifier", value.strip(), MAX_VERIFIER_LENGTH)
+
+
+#: Longest callback URL :meth:`FlattrAuth.parse_callback` reads.
+_MAX_REDIRECT_LENGTH: Final = 4 * _catalog.MAX_URL_LENGTH
+
+
+def redirect_url(value: object) -> str:
+    """The URL (or query string) the user was sent back to, before it is parsed."""
+    if not isinstance(value, str):
+        raise ValidationError("redirect_url", "must be the callback URL as a string")
+    # Pasted URLs often end in a line break; inside one, control characters are refused.
+    return _string("redirect_url", value.strip(), _MAX_REDIRECT_LENGTH)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (as :func:`urllib.parse.urlsplit` gives it) is this machine.
+
+    ``localhost``, 127.0.0.0/8 (also written as ``::ffff:127.x.y.z``) and
+    ``::1``; no name is looked up.
+    """
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    # ::ffff:127.0.0.1 is 127.0.0.1; Python says so only from 3.13 on.
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def base_url(value: object, *, allow_cleartext_http: bool = False) -> str:
+    """The server root, e.g. ``https://api.flattr.com``, without a trailing slash.
+
+    The string is checked as given (``urlsplit`` would silently drop tabs and
+    line breaks), and the port must be a number from 1 to 65535. Plain
+    ``http://`` is allowed only to a loopback host, unless
+    ``allow_cleartext_http`` is true: elsewhere every request would carry the
+    token in clear text.
+    """
+    shape = f"must be an absolute http(s) URL such as {_catalog.DEFAULT_BASE_URL}"
     if not isinstance(value, str) or not value:
-        raise ValidationError("base_url", "must be an absolute http(s) URL")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(
-            "base_url", f"must be an absolute http(s) URL such as {_catalog.DEFAULT_BASE_URL}"
-        )
+        raise ValidationError("base_url", shape)
+    _string("base_url", value, _catalog.MAX_URL_LENGTH)
+    if any(ch.isspace() for ch in value):
+        raise ValidationError("base_url", "must not contain spaces, tabs or line breaks")
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationError("base_url", f"is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise ValidationError("base_url", shape)
+    if port == 0:
+        raise ValidationError("base_url", "port 0 is not a port to connect to")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValidationError("base_url", "must not carry a query, fragment or credentials")
+    if parts.scheme == "http" and not allow_cleartext_http and not is_loopback_host(hostname):
+        raise ValidationError(
+            "base_url",
+            f"plain http:// to {hostname} would send every request, and the token, in clear "
+            "text; use https://, or pass allow_cleartext_http=True if you really mean it",
+        )
     return value.rstrip("/")
 
 
@@ -64,8 +185,18 @@ def callback(value: object) -> str:
     if value == "oob":
         return "oob"
     if isinstance(value, str):
-        parts = urlsplit(value)
-        if parts.scheme in ("http", "https") and parts.hostname and not parts.fragment:
+        _string("callback_url", value, _catalog.MAX_URL_LENGTH)
+        try:
+            parts = urlsplit(value)
+            hostname = parts.hostname
+        except ValueError:
+            hostname = None
+        if (
+            parts.scheme in ("http", "https")
+            and hostname
+            and not parts.fragment
+            and not any(ch.isspace() for ch in value)
+        ):
             return value
     raise ValidationError(
         "callback_url", "must be an absolute http(s) URL (without #fragment) or 'oob'"
@@ -86,7 +217,7 @@ def scopes(value: object) -> tuple[str, ...]:
         name = _catalog.SCOPE_ALIASES.get(name, name)
         if name not in _catalog.SCOPES:
             allowed = ", ".join(_catalog.SCOPES)
-            raise ValidationError("scopes", f"unknown scope {item!r}; choose from {allowed}")
+            raise ValidationError("scopes", f"unknown scope {_show(item)}; choose from {allowed}")
         if name not in result:
             result.append(name)
     if not result:
@@ -107,6 +238,10 @@ def _forbidden_char(text: str, *, allow_newlines: bool) -> str | None:
 def _text(field: str, value: object, limits: tuple[int, int], *, multiline: bool) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"must be a string, not {type(value).__name__}")
+    if len(value) > 4 * limits[1]:  # far beyond the limit even before trimming
+        raise ValidationError(
+            field, f"must be {limits[0]} to {limits[1]} characters long (got {len(value)})"
+        )
     text = value.replace("\r\n", "\n").replace("\r", "\n") if multiline else value
     text = text.strip()
     low, high = limits
@@ -116,7 +251,7 @@ def _text(field: str, value: object, limits: tuple[int, int], *, multiline: bool
         )
     bad = _forbidden_char(text, allow_newlines=multiline)
     if bad is not None:
-        raise ValidationError(field, f"contains a character XML cannot carry: {bad!r}")
+        raise ValidationError(field, f"contains a character XML cannot carry: {bad!a}")
     return text
 
 
@@ -147,8 +282,10 @@ def thing_url(value: object, field: str = "url") -> str:
         raise ValidationError(field, "must be an absolute http:// or https:// URL")
     if has_credentials:
         raise ValidationError(field, "must not contain a user name or password")
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
-        raise ValidationError(field, "must not contain spaces or control characters")
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cs") for ch in url):
+        raise ValidationError(
+            field, "must not contain spaces, control characters or lone surrogates"
+        )
     return url
 
 
@@ -156,7 +293,7 @@ def category(value: object) -> str:
     """A category id from ``feed/categories`` (``text``, ``images``, ...)."""
     if value not in _catalog.CATEGORY_IDS:
         allowed = ", ".join(cid for cid, _ in _catalog.CATEGORIES)
-        raise ValidationError("category", f"unknown category {value!r}; choose from {allowed}")
+        raise ValidationError("category", f"unknown category {_show(value)}; choose from {allowed}")
     return str(value)
 
 
@@ -165,7 +302,7 @@ def language(value: object) -> str:
     if value not in _catalog.LANGUAGE_IDS:
         raise ValidationError(
             "language",
-            f"unknown language {value!r}; use a code such as en_GB, de_DE or sv_SE "
+            f"unknown language {_show(value)}; use a code such as en_GB, de_DE or sv_SE "
             "(client.languages() lists all 45)",
         )
     return str(value)
@@ -184,15 +321,17 @@ def tags(value: object) -> tuple[str, ...]:
         tag = item.strip()
         if not tag:
             raise ValidationError("tags", "a tag must not be empty")
-        if "," in tag:
-            raise ValidationError("tags", f"a tag must not contain a comma: {tag!r}")
         if len(tag) > _catalog.MAX_TAG_LENGTH:
             raise ValidationError(
                 "tags", f"a tag must be at most {_catalog.MAX_TAG_LENGTH} characters long"
             )
+        if "," in tag:
+            raise ValidationError("tags", f"a tag must not contain a comma: {_show(tag)}")
+        if tag in (".", ".."):
+            raise ValidationError("tags", f"a tag must not be {tag!r}")
         bad = _forbidden_char(tag, allow_newlines=False)
         if bad is not None:
-            raise ValidationError("tags", f"a tag contains a character XML cannot carry: {bad!r}")
+            raise ValidationError("tags", f"a tag contains a character XML cannot carry: {bad!a}")
         if tag not in result:
             result.append(tag)
     if len(result) > _catalog.MAX_TAGS:
@@ -207,30 +346,61 @@ def hidden(value: object) -> bool:
     return value
 
 
-def _segment(field: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(field, "must be a non-empty string")
-    if "/" in value or any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValidationError(field, "must not contain '/' or control characters")
-    return value.strip()
+def path_segment(field: str, value: str) -> str:
+    """Refuse ``.`` and ``..``: a proxy that normalises paths would resolve them.
 
-
-def thing_id(value: object) -> str:
-    """A thing id: the 32-hex ``id``, or the numeric ``int_id``."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value <= 0:
-            raise ValidationError("thing_id", "must be positive")
-        return str(value)
-    return _segment("thing_id", value)
-
-
-def user_id(value: Any) -> int:
-    """A numeric user id."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationError("id", f"must be a positive integer, not {value!r}")
+    :returns: ``value`` unchanged.
+    """
+    if value in (".", ".."):
+        raise ValidationError(
+            field, f"must not be {value!r}, which a URL path resolves to another resource"
+        )
     return value
 
 
-def username(value: object) -> str:
-    """A user name, as one path segment."""
-    return _segment("name", value)
+def _segment(field: str, value: object, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "must be a non-empty string")
+    text = _string(field, value, limit).strip()
+    if "/" in text:
+        raise ValidationError(field, "must not contain '/' or control characters")
+    return path_segment(field, text)
+
+
+def _positive(field: str, value: int) -> int:
+    # Compared, never converted: str() of an int over 4,300 digits raises ValueError.
+    if value <= 0 or value >= 10**MAX_ID_DIGITS:
+        raise ValidationError(
+            field,
+            f"must be a positive integer of at most {MAX_ID_DIGITS} digits, not {_show(value)}",
+        )
+    return value
+
+
+def thing_id(value: object) -> str:
+    """A thing id: the 32-hex ``id``, or the numeric ``int_id``.
+
+    At most :data:`MAX_ID_LENGTH` characters, or :data:`MAX_ID_DIGITS` digits.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(_positive("thing_id", value))
+    return _segment("thing_id", value, MAX_ID_LENGTH)
+
+
+def user_id(value: Any, field: str = "id") -> int:
+    """A numeric user id: positive, at most :data:`MAX_ID_DIGITS` digits."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, f"must be a positive integer, not {_show(value)}")
+    return _positive(field, value)
+
+
+def username(value: object, field: str = "name") -> str:
+    """A user name, as one path segment: at most :data:`MAX_NAME_LENGTH` characters."""
+    return _segment(field, value, MAX_NAME_LENGTH)
+
+
+def query(value: object) -> str:
+    """A search or browse query: non-empty, at most :data:`MAX_QUERY_LENGTH` characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("query", "must be a non-empty string")
+    return path_segment("query", _string("query", value, MAX_QUERY_LENGTH).strip())

@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+#: The most digits an integer in a response may have (ids, counts, Unix
+#: times): 20 holds any unsigned 64-bit number.
+MAX_INTEGER_DIGITS = 20
 _EXCERPT = 200
 
 
@@ -112,10 +115,14 @@ def _optional_text(parent: Element, name: str) -> str | None:
 
 
 def _int(value: str, name: str, where: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise ResponseError(f"{where}: <{name}> should be an integer, got {value[:40]!r}") from None
+    # int() would also take "1_000", "+5", " 7", Arabic-Indic or full-width
+    # digits, and thousands of digits (slowly): none of that is a Flattr number.
+    if not (0 < len(value) <= MAX_INTEGER_DIGITS and value.isascii() and value.isdigit()):
+        raise ResponseError(
+            f"{where}: <{name}> should be a whole number of 1 to {MAX_INTEGER_DIGITS} ASCII "
+            f"digits, got {value[:40]!r}" + ("..." if len(value) > 40 else "")
+        )
+    return int(value)
 
 
 def _required_int(parent: Element, name: str, where: str) -> int:

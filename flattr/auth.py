@@ -35,7 +35,7 @@ from flattr._http import (
     Transport,
 )
 from flattr._redact import mask
-from flattr.errors import OAuthError, ValidationError
+from flattr.errors import OAuthError
 from flattr.models import AccessToken, RequestToken
 
 __all__ = ["FlattrAuth"]
@@ -66,8 +66,12 @@ class FlattrAuth:
     :param transport: a :class:`~flattr.Transport` to use (and share with a
         :class:`~flattr.FlattrClient`) instead of building one from the
         options above.
-    :raises ValidationError: for an empty key or secret, or a callback that is
-        neither an absolute URL nor ``"oob"``.
+    :param allow_cleartext_http: allow a plain ``http://`` ``base_url`` to a
+        host that is not loopback. The flow's secrets then travel in clear
+        text; without it such a URL is refused.
+    :raises ValidationError: for an empty key or secret, a callback that is
+        neither an absolute URL nor ``"oob"``, or a ``base_url`` that is
+        malformed or insecure.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class FlattrAuth:
         retries: int = 2,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: Transport | None = None,
+        allow_cleartext_http: bool = False,
     ) -> None:
         # Kept in Credentials, whose repr leaves the secret out (vars(auth) too).
         self._consumer = Credentials(
@@ -89,7 +94,7 @@ class FlattrAuth:
             _validate.credential("consumer_secret", consumer_secret),
         )
         self.callback_url = _validate.callback(callback_url)
-        self.base_url = _validate.base_url(base_url)
+        self.base_url = _validate.base_url(base_url, allow_cleartext_http=allow_cleartext_http)
         self._transport = transport or Transport(
             timeout=timeout,
             ca_certs=ca_certs,
@@ -181,8 +186,7 @@ class FlattrAuth:
             may be a forged callback), or the verifier is missing
             (``"parameter_absent"``).
         """
-        if not isinstance(redirect_url, str):
-            raise ValidationError("redirect_url", "must be the callback URL as a string")
+        redirect_url = _validate.redirect_url(redirect_url)
         query = urlsplit(redirect_url).query if "?" in redirect_url else redirect_url
         params = {name: values[0] for name, values in parse_qs(query).items()}
         expected = _token_key(request_token, "request_token")
@@ -210,10 +214,10 @@ class FlattrAuth:
         :raises ValidationError: for an empty verifier; nothing is sent.
         :raises OAuthError: the server refused (``.problem`` says why).
         """
-        if not isinstance(verifier, str) or not verifier.strip():
-            raise ValidationError("verifier", "must be the non-empty oauth_verifier (or PIN)")
         fields = self._call(
-            "/oauth/access_token", request_token, (("oauth_verifier", verifier.strip()),)
+            "/oauth/access_token",
+            request_token,
+            (("oauth_verifier", _validate.verifier(verifier)),),
         )
         return AccessToken(fields["oauth_token"], fields["oauth_token_secret"])
 

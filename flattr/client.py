@@ -93,7 +93,11 @@ class FlattrClient:
     :param transport: a :class:`~flattr.Transport` to use (and share with
         :class:`~flattr.FlattrAuth` or other clients) instead of building one
         from the options above.
-    :raises ValidationError: for an empty key, secret or token part.
+    :param allow_cleartext_http: allow a plain ``http://`` ``base_url`` to a
+        host that is not loopback. Every request, and so the token, then
+        travels in clear text; without it such a URL is refused.
+    :raises ValidationError: for an empty key, secret or token part, or a
+        ``base_url`` that is malformed or insecure.
     """
 
     def __init__(
@@ -108,6 +112,7 @@ class FlattrClient:
         retries: int = 2,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: Transport | None = None,
+        allow_cleartext_http: bool = False,
     ) -> None:
         token_key, token_secret = _token_pair(access_token)
         self._credentials = Credentials(
@@ -116,7 +121,7 @@ class FlattrClient:
             token_key,
             token_secret,
         )
-        self.base_url = _validate.base_url(base_url)
+        self.base_url = _validate.base_url(base_url, allow_cleartext_http=allow_cleartext_http)
         self._rest = f"{self.base_url}{_catalog.REST_PREFIX}"
         self._transport = transport or Transport(
             timeout=timeout,
@@ -193,7 +198,7 @@ class FlattrClient:
 
         :raises NotFoundError: no such user.
         """
-        suffix = "" if user_id is None else str(_validate.user_id(user_id))
+        suffix = "" if user_id is None else str(_validate.user_id(user_id, "user_id"))
         return _xml.parse_things(self._get(f"thing/listbyuser/id/{suffix}"))
 
     def thing_by_url(self, url: str) -> Thing | None:
@@ -275,10 +280,12 @@ class FlattrClient:
         self._get(f"thing/click/id/{_segment(_validate.thing_id(thing_id))}", idempotent=False)
 
     def search(self, query: str) -> tuple[Thing, ...]:
-        """Free-text search over public things (``thing/search``)."""
-        if not isinstance(query, str) or not query.strip():
-            raise ValidationError("query", "must be a non-empty string")
-        return _xml.parse_things(self._get(f"thing/search/q/{_segment(query.strip())}"))
+        """Free-text search over public things (``thing/search``).
+
+        :raises ValidationError: an empty query, or one longer than 256
+            characters.
+        """
+        return _xml.parse_things(self._get(f"thing/search/q/{_segment(_validate.query(query))}"))
 
     def browse(
         self,
@@ -295,9 +302,7 @@ class FlattrClient:
         """
         criteria: list[tuple[str, str]] = []
         if query is not None:
-            if not isinstance(query, str) or not query.strip():
-                raise ValidationError("query", "must be a non-empty string")
-            criteria.append(("query", query.strip()))
+            criteria.append(("query", _validate.query(query)))
         for key, values in (
             ("tag", _validate.tags(tags)),
             ("category", tuple(_validate.category(c) for c in categories)),

@@ -6,7 +6,11 @@ the stores here take care of the usual ways of leaking or losing one:
 - :class:`FileTokenStore` writes one JSON file per profile, created with mode
   ``0600`` from the first byte (never a moment world-readable), written to a
   temporary file and moved into place with :func:`os.replace` (a crash leaves
-  the old file or the new one, never half of each). It refuses to read a
+  the old file or the new one, never half of each). The temporary file is
+  removed on every exit path Python sees (errors, Ctrl-C); one left behind by
+  a process that was killed outright is removed by the next save or delete.
+  Directories it creates get mode ``0700``; it refuses to write into a token
+  directory that other users can write to. It refuses to read a
   file that other users can read or that another user owns, and it never
   silently replaces a file it cannot parse.
 - :class:`KeyringTokenStore` keeps the same record in the operating system's
@@ -41,6 +45,8 @@ import os
 import re
 import secrets
 import stat
+import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +64,7 @@ __all__ = [
     "StoredToken",
     "TokenStore",
     "TokenStoreError",
+    "TokenStoreWarning",
     "validate_profile",
 ]
 
@@ -69,6 +76,28 @@ _PROFILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _PRIVATE_MASK = 0o077
 #: Refuse to read token files larger than this (a token record is ~400 bytes).
 _MAX_FILE_BYTES = 64 * 1024
+#: Temporary files are ``.<profile>.json.<pid>.<random>.flattr-tmp``: the
+#: suffix says they are ours, the pid whether their writer may still be at work.
+_TEMP_SUFFIX = ".flattr-tmp"
+_TEMP_NAME = re.compile(
+    r"\.(?P<profile>[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})\.json\.(?P<pid>[0-9]{1,10})\.[0-9a-f]{12}"
+    + re.escape(_TEMP_SUFFIX)
+)
+#: A temporary file older than this is stale even if its pid is alive (the pid
+#: may have been reused, or the directory is shared with another machine).
+_STALE_AFTER_SECONDS = 600.0
+#: How many directory entries a clean-up looks at, at most.
+_MAX_SCAN_ENTRIES = 10_000
+#: Directory permission bits that let other users add, remove or rename files.
+_WRITABLE_BY_OTHERS = 0o022
+
+
+class TokenStoreWarning(UserWarning):
+    """A token directory is usable but more open than it should be; the message says the fix.
+
+    A warning, not an error (so not a :class:`~flattr.FlattrError`): the
+    token files themselves stay private.
+    """
 
 
 def validate_profile(name: object) -> str:
@@ -162,7 +191,8 @@ class StoredToken:
         return cls(
             token=token,
             consumer_key=_validate.credential("consumer_key", data.get("consumer_key")),
-            base_url=_validate.base_url(data.get("base_url")),
+            # Where the token came from; whether to talk to it is the client's decision.
+            base_url=_validate.base_url(data.get("base_url"), allow_cleartext_http=True),
             scopes=_validate.scopes(scopes),
             username=username,
             created=created,
@@ -225,12 +255,32 @@ def _is_posix() -> bool:
     return os.name == "posix"
 
 
+def _is_stale(pid: int, mtime: float, now: float) -> bool:
+    """Whether a temporary file's writer is gone (or the file is too old to be in use)."""
+    if now - mtime > _STALE_AFTER_SECONDS:
+        return True
+    if pid == os.getpid():
+        return False  # another thread of ours may be writing it; its finally removes it
+    if not _is_posix():
+        return False  # os.kill(pid, 0) would terminate the process on Windows: age only
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False  # alive but not ours to signal, or unknowable: leave it
+    return False
+
+
 class FileTokenStore:
     """Tokens in JSON files, one per profile: ``<directory>/<profile>.json``, mode ``0600``.
 
-    :param directory: where the files live; created with mode ``0700`` on
-        the first save. The ``flattr`` command uses ``tokens/`` inside the
-        user's config directory (``platformdirs.user_config_dir("flattr")``).
+    :param directory: where the files live; created (with any missing
+        parents) with mode ``0700`` on the first save. Saving refuses a
+        directory that other users can write to or that another user owns,
+        and warns (:class:`TokenStoreWarning`) about one they can list. The
+        ``flattr`` command uses ``tokens/`` inside the user's config directory
+        (``platformdirs.user_config_dir("flattr")``).
     """
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
@@ -336,14 +386,9 @@ class FileTokenStore:
                 f"not replacing {path}: {exc}", location=str(path), reason=exc.reason
             ) from None
         payload = (json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n").encode()
-        try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise TokenStoreError(
-                f"cannot create the token directory {self.directory}: {exc.strerror or exc}",
-                location=str(self.directory),
-            ) from None
-        temp = self.directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        self._prepare_directory()
+        self._remove_temporaries(profile=None, only_stale=True)
+        temp = self.directory / (f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}{_TEMP_SUFFIX}")
         flags = (
             os.O_WRONLY
             | os.O_CREAT
@@ -352,7 +397,13 @@ class FileTokenStore:
             | getattr(os, "O_BINARY", 0)
         )
         try:
+            # 0600 at creation (O_EXCL: never someone else's file), before any byte is written.
             fd = os.open(temp, flags, 0o600)
+        except OSError as exc:
+            raise TokenStoreError(
+                f"cannot write the token file {path}: {exc.strerror or exc}", location=str(path)
+            ) from None
+        try:
             try:
                 view = memoryview(payload)
                 while view:
@@ -361,13 +412,113 @@ class FileTokenStore:
             finally:
                 os.close(fd)
             os.replace(temp, path)
-        except OSError as exc:
+        except BaseException as exc:
+            # Every way out, Ctrl-C included: the temporary file holds the whole secret.
             with contextlib.suppress(OSError):
                 temp.unlink()
-            raise TokenStoreError(
-                f"cannot write the token file {path}: {exc.strerror or exc}", location=str(path)
-            ) from None
+            if isinstance(exc, OSError):
+                raise TokenStoreError(
+                    f"cannot write the token file {path}: {exc.strerror or exc}",
+                    location=str(path),
+                ) from None
+            raise
         self._sync_directory()
+
+    def _prepare_directory(self) -> None:
+        """Create the token directory (and missing parents) ``0700``; refuse an open one."""
+        missing: list[Path] = []
+        candidate = self.directory
+        # Bounded by the path's depth; stops at the first directory that exists.
+        while not os.path.lexists(candidate) and candidate != candidate.parent:
+            missing.append(candidate)
+            candidate = candidate.parent
+        for directory in reversed(missing):
+            try:
+                directory.mkdir(mode=0o700)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise TokenStoreError(
+                    f"cannot create the token directory {directory}: {exc.strerror or exc}",
+                    location=str(directory),
+                ) from None
+            with contextlib.suppress(OSError):
+                os.chmod(directory, 0o700)  # the umask may have taken the owner's bits
+        try:
+            info = os.stat(self.directory)
+        except OSError as exc:
+            raise TokenStoreError(
+                f"cannot use the token directory {self.directory}: {exc.strerror or exc}",
+                location=str(self.directory),
+            ) from None
+        if not stat.S_ISDIR(info.st_mode):
+            raise TokenStoreError(
+                f"the token directory {self.directory} is not a directory",
+                location=str(self.directory),
+            )
+        if not _is_posix():
+            return
+        mode = stat.S_IMODE(info.st_mode)
+        fix = f"run `chmod 700 {self.directory}`"
+        if info.st_uid not in (os.getuid(), 0):
+            raise TokenStoreError(
+                f"the token directory {self.directory} belongs to another user "
+                f"(uid {info.st_uid}); refusing to store a token there",
+                location=str(self.directory),
+                reason="insecure",
+            )
+        if mode & _WRITABLE_BY_OTHERS:
+            raise TokenStoreError(
+                f"the token directory {self.directory} has mode {mode:04o}, so other users can "
+                f"add or replace files in it; refusing to store a token there: {fix}",
+                location=str(self.directory),
+                reason="insecure",
+            )
+        if mode & _PRIVATE_MASK:
+            warnings.warn(
+                f"the token directory {self.directory} has mode {mode:04o}, so other users can "
+                f"see which profiles exist (the token files themselves are private): {fix}",
+                TokenStoreWarning,
+                stacklevel=3,
+            )
+
+    def _remove_temporaries(self, *, profile: str | None, only_stale: bool) -> int:
+        """Remove this store's temporary files; ``profile`` ``None`` means every profile.
+
+        With ``only_stale`` a file is removed only when the process that wrote
+        it is gone or it is older than :data:`_STALE_AFTER_SECONDS`, so a save
+        in progress elsewhere is left alone. Only regular files of this user
+        whose names match :data:`_TEMP_NAME` are touched.
+
+        :returns: how many files were removed.
+        """
+        try:
+            entries = os.scandir(self.directory)
+        except OSError:
+            return 0
+        removed = 0
+        now = time.time()
+        with entries:
+            for count, entry in enumerate(entries):
+                if count >= _MAX_SCAN_ENTRIES:
+                    break
+                match = _TEMP_NAME.fullmatch(entry.name)
+                if match is None or (profile is not None and match["profile"] != profile):
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                if _is_posix() and info.st_uid != os.getuid():
+                    continue
+                if only_stale and not _is_stale(int(match["pid"]), info.st_mtime, now):
+                    continue
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
 
     def _sync_directory(self) -> None:
         if not _is_posix():
@@ -384,16 +535,25 @@ class FileTokenStore:
             os.close(fd)
 
     def delete(self, profile: str = "default") -> bool:
-        """Remove ``profile``'s token file, whatever its state.
+        """Remove ``profile``'s token file, whatever its state, and its leftover temporary files.
 
-        :returns: whether a file was removed.
+        Temporary files of other profiles are removed too when the process
+        that wrote them is gone.
+
+        :returns: whether a file (the token file or a leftover) was removed.
         :raises TokenStoreError: it exists but cannot be removed.
         """
         path = self.path(profile)
+        # Forgetting a profile forgets its interrupted saves too; other
+        # profiles' are removed only when stale.
+        leftovers = self._remove_temporaries(profile=profile, only_stale=False)
+        self._remove_temporaries(profile=None, only_stale=True)
         try:
             path.unlink()
         except FileNotFoundError:
-            return False
+            if leftovers:
+                self._sync_directory()
+            return leftovers > 0
         except OSError as exc:
             raise TokenStoreError(
                 f"cannot remove the token file {path}: {exc.strerror or exc}", location=str(path)

@@ -170,7 +170,7 @@ def test_nonces_are_128_random_bits_and_never_repeat_across_threads() -> None:
     with ThreadPoolExecutor(4) as pool:
         nonces = [nonce for batch in pool.map(lambda _: draw(), range(4)) for nonce in batch]
     assert len(set(nonces)) == len(nonces) == 1200  # several batches of the pool
-    assert all(re.fullmatch(r"[0-9a-f]{32}", nonce) for nonce in nonces)
+    assert all(re.fullmatch(r"[A-Z2-7]{26}", nonce) for nonce in nonces)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
@@ -192,7 +192,7 @@ print(os.read(read, 64).decode(), _new_nonce())
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     child, parent = out.stdout.split()
-    assert re.fullmatch(r"[0-9a-f]{32}", child)
+    assert re.fullmatch(r"[A-Z2-7]{26}", child)
     assert child != parent
 
 

@@ -250,7 +250,7 @@ def test_damaged_token_file_is_never_overwritten(
     consumer_env: FakeFlattr, run: Run, config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tokens = config_dir / "tokens"
-    tokens.mkdir(parents=True)
+    tokens.mkdir(mode=0o700, parents=True)
     damaged = tokens / "default.json"
     fd = os.open(damaged, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, b'{"format": "flattr-access-token", "version": 1, "tok')

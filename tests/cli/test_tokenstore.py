@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,9 @@ from flattr.tokenstore import (
 )
 
 SECRET = "t0ken-s3cret-value"
+#: One fixed time, so two records built by record() are equal even when the
+#: clock ticks over a second between them (the default is "now").
+CREATED = datetime(2011, 3, 14, 15, 9, 26, tzinfo=UTC)
 
 
 def record(key: str = "tokenkey123456", username: str | None = "alice") -> StoredToken:
@@ -31,6 +35,7 @@ def record(key: str = "tokenkey123456", username: str | None = "alice") -> Store
         base_url="http://127.0.0.1:8710",
         scopes=("read", "publish"),
         username=username,
+        created=CREATED,
     )
 
 
@@ -118,7 +123,7 @@ def test_replacing_is_atomic_and_a_failed_write_keeps_the_old_file(
 def test_damaged_file_is_a_clear_error_and_never_replaced(
     store: FileTokenStore, content: bytes, message: str
 ) -> None:
-    store.directory.mkdir(parents=True)
+    store.directory.mkdir(mode=0o700, parents=True)
     path = store.path("default")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, content)
@@ -156,7 +161,7 @@ def test_file_of_another_user_is_refused(store: FileTokenStore) -> None:
 def test_symlink_is_refused(store: FileTokenStore, tmp_path: Path) -> None:
     elsewhere = FileTokenStore(tmp_path / "elsewhere")
     elsewhere.save("real", record())
-    store.directory.mkdir(parents=True)
+    store.directory.mkdir(mode=0o700, parents=True)
     store.path("default").symlink_to(elsewhere.path("real"))
     with pytest.raises(TokenStoreError, match="symlink") as info:
         store.load("default")

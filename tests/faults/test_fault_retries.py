@@ -265,7 +265,7 @@ def test_dns_failure(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(host, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    api, waits = client_for("http://api.flattr.invalid", retries=1)
+    api, waits = client_for("https://api.flattr.invalid", retries=1)
     with pytest.raises(flattr.TransportError) as caught:
         api.me()
     assert type(caught.value) is flattr.TransportError
