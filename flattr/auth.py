@@ -57,12 +57,17 @@ class FlattrAuth:
     :param base_url: the server root (``https://api.flattr.com``, or a
         :class:`flattr.testing.FakeFlattr`'s ``base_url``).
     :param timeout: seconds allowed for connecting and for each read.
+    :param deadline: seconds allowed for a whole call, retries included
+        (default: four times ``timeout``).
     :param ca_certs: a PEM bundle of CAs to trust for this server.
     :param retries: how often the request-token call is retried after a
         connection failure or a 502/503/504 answer. The access-token call
         (which uses up the verifier) is re-sent only after a refused
         connection, when nothing reached the server.
     :param max_response_bytes: the largest response body accepted.
+    :param proxy: a proxy for every request (``http://host:port``,
+        ``socks5://host:port``); without it ``HTTPS_PROXY``, ``HTTP_PROXY``
+        and ``NO_PROXY`` decide, as in requests (see :doc:`/transport`).
     :param transport: a :class:`~flattr.Transport` to use (and share with a
         :class:`~flattr.FlattrClient`) instead of building one from the
         options above.
@@ -82,9 +87,11 @@ class FlattrAuth:
         *,
         base_url: str = _catalog.DEFAULT_BASE_URL,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         ca_certs: str | None = None,
         retries: int = 2,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | None = None,
         transport: Transport | None = None,
         allow_cleartext_http: bool = False,
     ) -> None:
@@ -97,9 +104,11 @@ class FlattrAuth:
         self.base_url = _validate.base_url(base_url, allow_cleartext_http=allow_cleartext_http)
         self._transport = transport or Transport(
             timeout=timeout,
+            deadline=deadline,
             ca_certs=ca_certs,
             retries=retries,
             max_response_bytes=max_response_bytes,
+            proxy=proxy,
         )
 
     def __repr__(self) -> str:

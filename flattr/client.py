@@ -86,10 +86,15 @@ class FlattrClient:
         any object with ``.key``/``.secret``, or a ``(key, secret)`` pair.
     :param base_url: the server root (``https://api.flattr.com`` by default).
     :param timeout: seconds allowed for connecting and for each read.
+    :param deadline: seconds allowed for a whole call, retries included
+        (default: four times ``timeout``).
     :param ca_certs: a PEM bundle of CAs to trust for this server.
     :param retries: how often a read is retried after a connection failure or a
         502/503/504 answer. Registering and clicking are never retried.
     :param max_response_bytes: the largest response body accepted.
+    :param proxy: a proxy for every request (``http://host:port``,
+        ``socks5://host:port``); without it ``HTTPS_PROXY``, ``HTTP_PROXY``
+        and ``NO_PROXY`` decide, as in requests (see :doc:`/transport`).
     :param transport: a :class:`~flattr.Transport` to use (and share with
         :class:`~flattr.FlattrAuth` or other clients) instead of building one
         from the options above.
@@ -108,9 +113,11 @@ class FlattrClient:
         *,
         base_url: str = _catalog.DEFAULT_BASE_URL,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         ca_certs: str | None = None,
         retries: int = 2,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | None = None,
         transport: Transport | None = None,
         allow_cleartext_http: bool = False,
     ) -> None:
@@ -125,9 +132,11 @@ class FlattrClient:
         self._rest = f"{self.base_url}{_catalog.REST_PREFIX}"
         self._transport = transport or Transport(
             timeout=timeout,
+            deadline=deadline,
             ca_certs=ca_certs,
             retries=retries,
             max_response_bytes=max_response_bytes,
+            proxy=proxy,
         )
 
     def __repr__(self) -> str:

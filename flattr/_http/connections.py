@@ -21,7 +21,9 @@ from typing import Any, Final
 import httplib2
 import httplib2.decode
 
+from flattr._http import deadlines
 from flattr._http.messages import Request
+from flattr._http.proxies import ProxyChooser
 from flattr.errors import (
     ConnectTimeout,
     FlattrError,
@@ -140,11 +142,39 @@ class _ConnectionMixin:
     #: once per socket rather than once per request.
     _polled: tuple[object, Any] | None = None
 
+    timeout: float | None
+
     def connect(self) -> None:
+        # Connecting never takes longer than what is left of the call.
+        timeout, left = self.timeout, deadlines.remaining()
+        if left is not None:
+            if left <= 0:
+                raise _NotSent(TimeoutError("no time left to connect"))
+            self.timeout = left if timeout is None else min(timeout, left)
         try:
             self._open()
         except (OSError, httplib2.HttpLib2Error) as exc:
             raise _NotSent(exc) from exc
+        finally:
+            self.timeout = timeout
+        sock = self.sock  # type: ignore[attr-defined]
+        if sock is not None:
+            sock.settimeout(timeout)
+
+    # http.client and httplib2 print every request, headers included, when
+    # their debug level is raised; ours carry signatures and tokens, so the
+    # switch is ignored (``--debug`` logs what is safe instead).
+    @property
+    def debuglevel(self) -> int:
+        """Always 0: these connections never print what they send."""
+        return 0
+
+    @debuglevel.setter
+    def debuglevel(self, level: int) -> None:
+        pass
+
+    def set_debuglevel(self, level: int) -> None:
+        """Ignored; see :attr:`debuglevel`."""
 
     def peer_closed(self) -> bool:
         """Whether the server has closed this idle connection (its socket is readable)."""
@@ -262,17 +292,24 @@ def close_connections(connections: dict[str, Any]) -> None:
     connections.clear()
 
 
-def new_http(*, timeout: float, ca_certs: str | None, max_response_bytes: int) -> httplib2.Http:
+def new_http(
+    *,
+    timeout: float,
+    ca_certs: str | None,
+    max_response_bytes: int,
+    proxy: ProxyChooser | None = None,
+) -> httplib2.Http:
     """An :class:`httplib2.Http` the way the seam uses one.
 
     Certificates are always verified (``ca_certs`` only adds a bundle), TLS 1.2
-    is the minimum, no proxy is read from the environment, redirects are never
-    followed, and a compressed body may not expand past ``max_response_bytes``.
+    is the minimum, the proxy is the one ``proxy`` chooses (none without it),
+    redirects are never followed, and a compressed body may not expand past
+    ``max_response_bytes``.
     """
     http = httplib2.Http(
         timeout=timeout,
         ca_certs=ca_certs,
-        proxy_info=None,
+        proxy_info=proxy,
         tls_minimum_version=ssl.TLSVersion.TLSv1_2,
         decode_limit_hard=max_response_bytes,
     )

@@ -10,12 +10,16 @@ Reliability rules (each is tested in ``tests/client/faults``):
   hidden retry; when it may have reached the server and no answer came back,
   :class:`~flattr.errors.UncertainResultError` says so;
 - bodies larger than ``max_response_bytes`` (or the request's own
-  ``max_bytes``) are refused while reading.
+  ``max_bytes``) are refused while reading;
+- a whole call, retries and waits included, ends by its ``deadline``
+  (:mod:`flattr._http.deadlines`), however slowly the answer trickles in.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import random
 import threading
 import time
@@ -27,16 +31,27 @@ import httplib2
 
 from flattr._http import connections
 from flattr._http.connections import DEFAULT_MAX_RESPONSE_BYTES, Failure
+from flattr._http.deadlines import WATCHDOG, running_until
 from flattr._http.messages import Request, Response
+from flattr._http.proxies import check_proxy_url, chooser, describe_proxy
 from flattr._http.signing import Credentials, RequestSigner, Signer
 from flattr._version import USER_AGENT
+from flattr.errors import DeadlineExceeded, FlattrError, UncertainResultError, ValidationError
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "DEFAULT_TIMEOUT", "RETRY_STATUSES", "Transport"]
+__all__ = [
+    "DEADLINE_FACTOR",
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_TIMEOUT",
+    "RETRY_STATUSES",
+    "Transport",
+]
 
 # The name users configure logging with; stable across the modules' layout.
 log = logging.getLogger("flattr._transport")
 
 DEFAULT_TIMEOUT: Final = 30.0
+#: A call's deadline is this many times its timeout unless given.
+DEADLINE_FACTOR: Final = 4.0
 #: Statuses a GET is retried on: the gateway and overload answers.
 RETRY_STATUSES: Final = frozenset({502, 503, 504})
 
@@ -45,6 +60,11 @@ class Transport:
     """Signs, sends and (where safe) retries requests; one connection per thread.
 
     :param timeout: seconds allowed for connecting and for each read.
+    :param deadline: seconds allowed for a whole call, retries and waits
+        included (default: four times ``timeout``); past it the call fails
+        with :class:`~flattr.DeadlineExceeded`, or
+        :class:`~flattr.UncertainResultError` for a request that changes
+        state and was sent.
     :param ca_certs: path to a PEM bundle of CAs to trust instead of the default
         ones (for a private deployment or a test server).
     :param retries: how many times an idempotent request is re-sent after a
@@ -57,6 +77,12 @@ class Transport:
     :param max_backoff: the longest single wait between attempts.
     :param max_retry_after: the longest ``Retry-After`` honoured; a longer one
         is not waited for, and the error answer is returned at once.
+    :param proxy: a proxy for every request (``http://host:port`` for an HTTP
+        ``CONNECT`` proxy, ``socks5://`` or ``socks4://``); without it the
+        environment's ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` and
+        ``NO_PROXY`` decide, as in requests and httpx. Loopback hosts are
+        always reached directly.
+    :param trust_env: whether the ``*_PROXY`` environment variables are read.
     :param http_factory: builds the per-thread :class:`httplib2.Http`; for
         tests that must inject a fault a real server cannot produce.
     :param sleep: the sleep function (tests pass a fake clock).
@@ -66,16 +92,24 @@ class Transport:
         self,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        deadline: float | None = None,
         ca_certs: str | None = None,
         retries: int = 2,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
         max_retry_after: float = 60.0,
+        proxy: str | None = None,
+        trust_env: bool = True,
         http_factory: Callable[[], httplib2.Http] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.timeout = timeout
+        self.timeout = _seconds("timeout", timeout)
+        self.deadline = (
+            DEADLINE_FACTOR * self.timeout if deadline is None else _seconds("deadline", deadline)
+        )
+        self.proxy = None if proxy is None else check_proxy_url(proxy)
+        self._proxies = chooser(self.proxy, trust_env=trust_env)
         self.ca_certs = ca_certs
         self.retries = retries
         self.max_response_bytes = max_response_bytes
@@ -97,13 +131,18 @@ class Transport:
         self._signer: Signer | None = None
 
     def __repr__(self) -> str:
-        return f"<Transport timeout={self.timeout:g}s retries={self.retries}>"
+        proxy = f" proxy={describe_proxy(self.proxy)}" if self.proxy else ""
+        return (
+            f"<Transport timeout={self.timeout:g}s deadline={self.deadline:g}s "
+            f"retries={self.retries}{proxy}>"
+        )
 
     def _default_http(self) -> httplib2.Http:
         return connections.new_http(
             timeout=self.timeout,
             ca_certs=self.ca_certs,
             max_response_bytes=self.max_response_bytes,
+            proxy=self._proxies,
         )
 
     def _http(self) -> httplib2.Http:
@@ -150,32 +189,60 @@ class Transport:
         :raises ResponseTooLargeError: the body exceeded the size limit.
         """
         signer = self._signer_for(auth) if isinstance(auth, Credentials) else auth
+        until = time.monotonic() + self.deadline
         attempt = 0
         while True:
             attempt += 1
             can_retry = attempt <= self.retries
+            started = time.perf_counter()
             try:
-                response = self._send_once(request, signer)
+                response = self._send_once(request, signer, until)
             except Failure as failure:
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "%s %s -> failed (%s) after %.1f ms",
+                        request.method,
+                        request.path,
+                        type(failure.cause).__name__,
+                        (time.perf_counter() - started) * 1000,
+                    )
+                if time.monotonic() >= until:
+                    raise self._deadline_error(request, failure) from failure.cause
                 if can_retry and failure.retryable(request):
                     why = "connect failed" if not failure.sent else "no answer"
-                    self._wait(attempt, None, request, f"{why} ({failure.cause!r})")
-                    continue
+                    if self._wait(attempt, None, request, f"{why} ({failure.cause!r})", until):
+                        continue
                 raise failure.error(request, timeout=self.timeout) from failure.cause
             if request.idempotent and can_retry and response.status in RETRY_STATUSES:
                 delay = response.retry_after(time.time())
                 if delay is not None and delay > self.max_retry_after:
                     return response
-                self._wait(attempt, delay, request, f"status {response.status}")
-                continue
+                if self._wait(attempt, delay, request, f"status {response.status}", until):
+                    continue
             return response
 
-    def _wait(self, attempt: int, retry_after: float | None, request: Request, why: str) -> None:
+    def _deadline_error(self, request: Request, failure: Failure) -> FlattrError:
+        what = f"the call took longer than its {self.deadline:g}s deadline"
+        if failure.sent and not request.idempotent:
+            return UncertainResultError(
+                f"{what} after the request was sent; it may or may not have been carried "
+                "out, and it was not re-sent",
+                method=request.method,
+                url=request.url,
+            )
+        return DeadlineExceeded(what, method=request.method, url=request.url)
+
+    def _wait(
+        self, attempt: int, retry_after: float | None, request: Request, why: str, until: float
+    ) -> bool:
+        """Sleep before the next attempt; ``False`` (no sleep) when it would pass the deadline."""
         if retry_after is not None:
             delay = retry_after
         else:
             ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
             delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+        if time.monotonic() + delay >= until:
+            return False
         log.info(
             "retrying %s %s in %.2fs (%s, attempt %d)",
             request.method,
@@ -185,6 +252,7 @@ class Transport:
             attempt + 1,
         )
         self._sleep(delay)
+        return True
 
     def _signer_for(self, credentials: Credentials) -> Signer:
         signer = self._signer
@@ -192,10 +260,11 @@ class Transport:
             signer = self._signer = Signer(credentials)
         return signer
 
-    def _send_once(self, request: Request, signer: RequestSigner) -> Response:
+    def _send_once(self, request: Request, signer: RequestSigner, until: float) -> Response:
+        # The signed headers stay inside `signed` (whose repr hides them), never in
+        # a local of their own: a traceback rendered with its locals shows no signature.
         signed = signer.sign(request)
-        headers = signed.headers
-        headers["User-Agent"] = USER_AGENT
+        signed.headers["User-Agent"] = USER_AGENT
         http = self._http()
         # The base URL was validated as http(s); no need to parse the URL again.
         scheme = "https" if request.url.startswith("https:") else "http"
@@ -211,18 +280,26 @@ class Transport:
             connections.close_connections(http.connections)
             connection_type = self._types(max_bytes, one_shot=True)[scheme]
         started = time.perf_counter()
+        ticket = WATCHDOG.watch(until, functools.partial(_sockets, http.connections))
+        in_time = False
         try:
-            raw, content = http.request(
-                signed.uri,
-                method=signed.method,
-                body=signed.body,
-                headers=headers,
-                redirections=0,
-                connection_type=connection_type,
-            )
+            with running_until(until):
+                raw, content = http.request(
+                    signed.uri,
+                    method=signed.method,
+                    body=signed.body,
+                    headers=signed.headers,
+                    redirections=0,
+                    connection_type=connection_type,
+                )
         except connections.EXPECTED as exc:
             connections.close_connections(http.connections)
             raise connections.map_failure(exc) from exc
+        finally:
+            in_time = WATCHDOG.cancel(ticket)
+        if not in_time:  # cut off at the deadline: the answer may be a fragment
+            connections.close_connections(http.connections)
+            raise connections.map_failure(TimeoutError("the deadline passed during the answer"))
         if not request.idempotent:
             connections.close_connections(http.connections)
         if log.isEnabledFor(logging.DEBUG):  # request.path parses the URL: only when logged
@@ -235,3 +312,21 @@ class Transport:
                 (time.perf_counter() - started) * 1000,
             )
         return Response(raw.status, dict(raw), content)
+
+
+def _sockets(pool: dict[str, Any]) -> list[Any]:
+    """The open sockets of an :class:`httplib2.Http`'s connections (for the watchdog)."""
+    for _ in range(3):  # the owning thread may be adding a connection right now
+        try:
+            return [conn.sock for conn in tuple(pool.values()) if conn.sock is not None]
+        except RuntimeError:
+            continue
+    return []
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(name, "must be a number of seconds")
+    if value <= 0:
+        raise ValidationError(name, "must be more than 0 seconds")
+    return float(value)

@@ -129,12 +129,23 @@ def test_retry_after_seconds_is_waited_exactly(rig: Rig) -> None:
     assert len(rig.fake.requests_to(ME)) == 2
 
 
-def test_retry_after_http_date(rig: Rig) -> None:
+def test_retry_after_http_date(make_rig: RigFactory) -> None:
+    rig = make_rig(deadline=60)  # room for the 30 s the server asks for
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     rig.fake.inject_fault(ME, "status", status=503, retry_after=when)
     assert rig.client.me().username == "alice"
     assert len(rig.waits) == 1
     assert 27 <= rig.waits[0] <= 30
+
+
+def test_retry_after_past_the_deadline_is_not_waited_for(make_rig: RigFactory) -> None:
+    rig = make_rig(timeout=5, deadline=10)
+    rig.fake.inject_fault(ME, "status", status=503, retry_after=30)
+    with pytest.raises(flattr.ServerError) as caught:
+        rig.client.me()
+    assert caught.value.retry_after == 30
+    assert rig.waits == []
+    assert len(rig.fake.requests_to(ME)) == 1
 
 
 def test_retry_after_in_the_past_retries_at_once(rig: Rig) -> None:
