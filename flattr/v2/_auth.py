@@ -38,7 +38,7 @@ from flattr.errors import OAuthError, ValidationError
 from flattr.models import _mask
 from flattr.v2 import _catalog, _json, _responses
 from flattr.v2._models import AccessToken
-from flattr.v2._scrub import scrubbed
+from flattr.v2._scrub import scrub, scrubbed
 
 __all__ = ["FlattrAuth", "scope_names"]
 
@@ -126,7 +126,7 @@ class FlattrAuth:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: Transport | None = None,
     ) -> None:
-        with scrubbed():
+        try:
             self.client_id = _validate.credential("client_id", client_id)
             if ":" in self.client_id:
                 raise ValidationError(
@@ -135,6 +135,12 @@ class FlattrAuth:
             self._signer = BasicSigner(
                 self.client_id, _validate.credential("client_secret", client_secret)
             )
+        except ValidationError as exc:
+            # the bad value is in this frame and the ones below: out of the traceback
+            scrub(exc)
+            del client_secret
+            raise
+        del client_secret  # nothing below may show it if it raises
         self.redirect_uri = _redirect_uri(redirect_uri)
         self.base_url = _validate.base_url(base_url)
         self._transport = transport or Transport(
@@ -143,9 +149,12 @@ class FlattrAuth:
         self._asked: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
+        # getattr: a repr of a half-built object (in a traceback's locals) must work too
+        client_id = getattr(self, "client_id", "")
         return (
-            f"v2.FlattrAuth(base_url={self.base_url!r}, client_id={_mask(self.client_id)!r}, "
-            f"redirect_uri={self.redirect_uri!r})"
+            f"v2.FlattrAuth(base_url={getattr(self, 'base_url', None)!r}, "
+            f"client_id={_mask(client_id)!r}, "
+            f"redirect_uri={getattr(self, 'redirect_uri', None)!r})"
         )
 
     def __enter__(self) -> FlattrAuth:
@@ -242,10 +251,11 @@ class FlattrAuth:
         :raises OAuthError: the server refused (``.problem`` is its ``error``).
         :raises TransportError: the server could not be reached.
         """
-        asked = self._asked if scopes is None else scope_names(scopes)
         if not isinstance(code, str) or not code.strip():
             raise ValidationError("code", "must be the non-empty code from the callback")
         fields = [("code", code.strip()), ("grant_type", "authorization_code")]
+        del code  # nothing below may show it if it raises
+        asked = self._asked if scopes is None else scope_names(scopes)
         if self.redirect_uri is not None:
             fields.append(("redirect_uri", self.redirect_uri))
         # The form goes as an opaque body, so the code is not in the Request's repr.
@@ -257,7 +267,7 @@ class FlattrAuth:
             headers=(("Accept", "application/json"),),
             idempotent=False,
         )
-        del code, fields
+        del fields
         with scrubbed():
             response = self._transport.send(request, self._signer)
             return _token(request, response, asked)

@@ -29,7 +29,7 @@ from flattr.errors import AuthenticationError, NotFoundError, ResponseError, Val
 from flattr.models import Category, Language, _mask
 from flattr.v2 import _catalog, _json, _responses
 from flattr.v2._models import AccessToken, Flattr, RateLimit, Subscription, Thing, User
-from flattr.v2._scrub import scrubbed
+from flattr.v2._scrub import scrub, scrubbed
 
 __all__ = [
     "FlattrClient",
@@ -171,12 +171,18 @@ class FlattrClient:
         page_size: int = _catalog.MAX_PAGE_SIZE,
         transport: Transport | None = None,
     ) -> None:
-        with scrubbed():
+        try:
             checked = _token(token)
-            self._signer = BearerSigner(checked)
-            self._masked = "anonymous" if checked is None else _mask(checked)
-            del checked
+        except ValidationError as exc:
+            # the bad value is in this frame and the ones below: out of the traceback
+            scrub(exc)
+            del token
+            raise
         self.scopes: tuple[str, ...] = token.scopes if isinstance(token, AccessToken) else ()
+        self._signer = BearerSigner(checked)
+        self._masked = "anonymous" if checked is None else _mask(checked)
+        # nothing below may show the token if it raises
+        del token, checked
         self.base_url = _validate.base_url(base_url)
         parts = urlsplit(self.base_url)
         self._origin = (parts.scheme, (parts.hostname or "").lower(), parts.port)
@@ -196,7 +202,9 @@ class FlattrClient:
         )
 
     def __repr__(self) -> str:
-        return f"v2.FlattrClient(base_url={self.base_url!r}, token={self._masked!r})"
+        # getattr: a repr of a half-built client (in a traceback's locals) must work too
+        base_url = getattr(self, "base_url", None)
+        return f"v2.FlattrClient(base_url={base_url!r}, token={getattr(self, '_masked', '…')!r})"
 
     def __enter__(self) -> FlattrClient:
         return self

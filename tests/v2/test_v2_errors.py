@@ -1,4 +1,4 @@
-"""Status and JSON error body to exception; retries, Retry-After, stalls, bodies that are not JSON."""
+"""Status and JSON error body to exception; retries, Retry-After, stalls, bodies not JSON."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from flattr.errors import (
     ValidationError,
 )
 
-from .v2kit import P, Answer, Route, Seen, V2Server, error, example, ok, serving
+from .v2kit import Answer, P, Route, Seen, V2Server, error, example, ok, serving
 
 THING = example("thing.json")
 
@@ -88,7 +88,11 @@ def test_status_and_code_pick_the_class(one_route: Any, status: int, code: str, 
 
 
 def test_rate_limit_is_its_own_class_with_the_reset(one_route: Any) -> None:
-    headers = {"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1342521939"}
+    headers = {
+        "X-RateLimit-Limit": "1000",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": "1342521939",
+    }
     _, api, waits = one_route(
         {("GET", f"{P}/user"): lambda s: error(403, "rate_limit_exceeded", "Too many", **headers)}
     )
@@ -112,7 +116,9 @@ def test_persistent_502_is_a_server_error_after_the_retries(one_route: Any) -> N
 
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
 def test_writes_are_never_retried(one_route: Any, method: str) -> None:
-    routes = {(method, path): (lambda s: (503, {}, b"")) for path in (f"{P}/things", f"{P}/things/5")}
+    routes = {
+        (method, path): (lambda s: (503, {}, b"")) for path in (f"{P}/things", f"{P}/things/5")
+    }
     server, api, waits = one_route(routes)
     call = {
         "POST": lambda: api.create_thing("https://example.org/a"),

@@ -136,7 +136,9 @@ def test_create_update_delete(api: v2.FlattrClient, server: V2Server) -> None:
 def test_flattr_and_flattr_url(api: v2.FlattrClient, server: V2Server) -> None:
     assert api.flattr(423405) is None
     assert server.paths()[-1] == "POST /rest/v2/things/423405/flattr"
-    link = flattr.auto_submit_url("flattr", "http://blog.flattr.net/2011/10/api-v2-beta-out-whats-changed/")
+    link = flattr.auto_submit_url(
+        "flattr", "http://blog.flattr.net/2011/10/api-v2-beta-out-whats-changed/"
+    )
     assert api.flattr_url(link) == 423405
     assert server.seen[-1].json() == {"url": link}
 
@@ -166,7 +168,15 @@ def test_subscriptions(api: v2.FlattrClient, server: V2Server) -> None:
 def test_catalogues_and_rate_limit(api: v2.FlattrClient) -> None:
     categories = api.categories()
     assert categories[0] == flattr.Category(id="text", name="Text")
-    assert [c.id for c in categories] == ["text", "images", "video", "audio", "software", "people", "rest"]
+    assert [c.id for c in categories] == [
+        "text",
+        "images",
+        "video",
+        "audio",
+        "software",
+        "people",
+        "rest",
+    ]
     languages = api.languages()
     assert languages[0] == flattr.Language(id="en_GB", name="English")
     assert len(languages) == 4

@@ -11,7 +11,7 @@ import pytest
 from flattr import v2
 from flattr.errors import AuthenticationError, ResponseError, ValidationError
 
-from .v2kit import P, Answer, Seen, V2Server, example, example_json, ok, serving
+from .v2kit import Answer, P, Seen, V2Server, example, example_json, ok, serving
 
 TOKEN = "bearer-secret-0123456789"
 
@@ -80,7 +80,11 @@ def test_search_pages_by_its_things_key() -> None:
     def answer(seen: Seen) -> Answer:
         page = int(seen.query["page"])
         things = json.loads(_things(range(page * 10, page * 10 + (2 if page == 1 else 1))))
-        return ok(json.dumps({"total_items": 3, "items": len(things), "page": page, "things": things}).encode())
+        return ok(
+            json.dumps(
+                {"total_items": 3, "items": len(things), "page": page, "things": things}
+            ).encode()
+        )
 
     with serving({("GET", f"{P}/things/search"): answer}) as server:
         api = v2.FlattrClient(None, base_url=server.base_url, page_size=2, timeout=5)
@@ -237,7 +241,13 @@ def test_bad_arguments_fail_before_any_request(silent: V2Server, call: Any, fiel
 
 def test_long_titles_are_not_refused_locally() -> None:
     # v2 documents no length limits: the server decides
-    with serving({("POST", f"{P}/things"): lambda s: ok(example("thing_create.json"), 201)}) as server:
+    with serving(
+        {("POST", f"{P}/things"): lambda s: ok(example("thing_create.json"), 201)}
+    ) as server:
         api = v2.FlattrClient(TOKEN, base_url=server.base_url, timeout=5)
         assert api.create_thing("https://e.org/", title="x" * 500, description="") == 431547
-        assert server.seen[0].json() == {"url": "https://e.org/", "title": "x" * 500, "description": ""}
+        assert server.seen[0].json() == {
+            "url": "https://e.org/",
+            "title": "x" * 500,
+            "description": "",
+        }

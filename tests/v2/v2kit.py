@@ -57,7 +57,11 @@ def ok(body: bytes, status: int = 200, **headers: str) -> Answer:
 
 def error(status: int, code: str, description: str, **headers: str) -> Answer:
     body = json.dumps(
-        {"error": code, "error_description": description, "error_uri": "http://developers.flattr.net/api/"}
+        {
+            "error": code,
+            "error_description": description,
+            "error_uri": "http://developers.flattr.net/api/",
+        }
     ).encode()
     return ok(body, status, **headers)
 
