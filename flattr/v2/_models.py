@@ -37,7 +37,8 @@ class AccessToken:
     application. Treat :attr:`token` like a password: it is left out of
     ``repr`` and ``str``.
 
-    >>> AccessToken("0123456789abcdef", ("flattr",))
+    >>> from flattr import v2
+    >>> v2.AccessToken("0123456789abcdef", ("flattr",))
     AccessToken(token='0123…', scopes=('flattr',))
     """
 
