@@ -34,14 +34,21 @@ from flattr._http import (
     Response,
     Transport,
 )
-from flattr.errors import OAuthError, ValidationError
-from flattr.models import _mask
+from flattr._redact import mask
+from flattr.errors import Advice, OAuthError, ValidationError
 from flattr.v2 import _catalog, _json, _responses
 from flattr.v2._models import AccessToken
 from flattr.v2._scrub import scrub, scrubbed
 
 __all__ = ["FlattrAuth", "scope_names"]
 
+#: What a refused token request means for the caller.
+_TOKEN_ADVICE = {
+    "invalid_grant": Advice.AUTHORIZE_AGAIN,
+    "invalid_client": Advice.CHECK_CONSUMER,
+    "unauthorized_client": Advice.CHECK_CONSUMER,
+    "invalid_scope": Advice.ADD_SCOPE,
+}
 _SCOPE_SPLIT = re.compile(r"[\s,+]+")
 #: 0.0.1's names, which v2 does not know: named in the error to help migrating.
 _OLD_SCOPES = {"read": "", "click": "flattr", "publish": "thing", "readextended": "extendedread"}
@@ -153,7 +160,7 @@ class FlattrAuth:
         client_id = getattr(self, "client_id", "")
         return (
             f"v2.FlattrAuth(base_url={getattr(self, 'base_url', None)!r}, "
-            f"client_id={_mask(client_id)!r}, "
+            f"client_id={mask(client_id)!r}, "
             f"redirect_uri={getattr(self, 'redirect_uri', None)!r})"
         )
 
@@ -227,11 +234,14 @@ class FlattrAuth:
                 "state_mismatch",
                 "the callback's state is not the one this user was sent off with; "
                 "ignore this callback (it may be forged) and start again",
+                advice=Advice.AUTHORIZE_AGAIN,
             )
         error = params.get("error")
         if error:
             description = params.get("error_description") or "the authorization failed"
-            raise OAuthError(error, f"Flattr said {error}: {description}")
+            raise OAuthError(
+                error, f"Flattr said {error}: {description}", advice=Advice.AUTHORIZE_AGAIN
+            )
         code = params.get("code", "")
         if not code:
             raise OAuthError("missing_code", "the callback carries no code")
@@ -282,6 +292,7 @@ def _token(request: Request, response: Response, asked: tuple[str, ...]) -> Acce
             problem,
             f"the token request failed: {problem}" + (f" ({description})" if description else ""),
             status=response.status,
+            advice=_TOKEN_ADVICE.get(problem),
         )
     data = _json.obj(_responses.json_body(request, response), "token answer")
     access_token = data.get("access_token")

@@ -25,8 +25,9 @@ from flattr._http import (
     Response,
     Transport,
 )
-from flattr.errors import AuthenticationError, NotFoundError, ResponseError, ValidationError
-from flattr.models import Category, Language, _mask
+from flattr._redact import mask
+from flattr.errors import Advice, AuthenticationError, NotFoundError, ResponseError, ValidationError
+from flattr.models import Category, Language
 from flattr.v2 import _catalog, _json, _responses
 from flattr.v2._models import AccessToken, Flattr, RateLimit, Subscription, Thing, User
 from flattr.v2._scrub import scrub, scrubbed
@@ -180,7 +181,7 @@ class FlattrClient:
             raise
         self.scopes: tuple[str, ...] = token.scopes if isinstance(token, AccessToken) else ()
         self._signer = BearerSigner(checked)
-        self._masked = "anonymous" if checked is None else _mask(checked)
+        self._masked = "anonymous" if checked is None else mask(checked)
         # nothing below may show the token if it raises
         del token, checked
         self.base_url = _validate.base_url(base_url)
@@ -230,6 +231,7 @@ class FlattrClient:
                 f"{what} needs an access token; this client is anonymous",
                 code="unauthorized",
                 hint="Pass a v2.AccessToken (from v2.FlattrAuth.fetch_token) to v2.FlattrClient",
+                advice=Advice.AUTHORIZE_AGAIN,
             )
 
     def _send(self, request: Request) -> Response:
@@ -348,7 +350,7 @@ class FlattrClient:
         to this client's own origin (scheme, host and port), so the token is
         never sent elsewhere. A redirect to another host that names a thing
         (``.../things/<id>``) is resolved by asking this client's server for
-        that id; any other redirect is a :class:`ResponseError`.
+        that id; any other redirect is a :class:`~flattr.ResponseError`.
 
         :param url: the content URL (or auto-submit URL).
         :returns: the thing, or ``None`` when no thing has that URL.

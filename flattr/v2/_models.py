@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flattr._redact import mask
 from flattr.errors import ValidationError
-from flattr.models import _mask
 from flattr.v2 import _json
 
 __all__ = [
@@ -34,7 +34,7 @@ class AccessToken:
     """An OAuth 2 bearer token and the scopes it carries.
 
     Flattr's v2 tokens do not expire; they last until the user revokes the
-    application. Treat :attr:`token` like a password: it is left out of
+    application. Treat ``token`` like a password: it is left out of
     ``repr`` and ``str``.
 
     >>> from flattr import v2
@@ -47,7 +47,7 @@ class AccessToken:
     token_type: str = "bearer"
 
     def __repr__(self) -> str:
-        return f"AccessToken(token={_mask(self.token)!r}, scopes={self.scopes!r})"
+        return f"AccessToken(token={mask(self.token)!r}, scopes={self.scopes!r})"
 
     __str__ = __repr__
 

@@ -9,35 +9,69 @@ comes from the status (:func:`flattr.errors.error_for_status`), except that
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Final
 
 from flattr._http import Request, Response
-from flattr.errors import APIError, RateLimitError, ResponseError, error_for_status
+from flattr.errors import (
+    Advice,
+    APIError,
+    ForbiddenError,
+    RateLimitError,
+    ResponseError,
+    error_for_status,
+)
 from flattr.v2 import _json
 
 __all__ = ["api_error", "error_fields", "json_body", "where"]
 
 _JSON_TYPES = frozenset({"application/json", "application/stream+json", "text/json"})
 
-#: What to try after a 401 or 403, by the server's code; ``""`` means the
-#: server's own description says it all.
-_HINTS: Mapping[str, str] = {
-    "unauthorized": "The access token was not accepted: authorize again",
-    "invalid_token": "The access token was not accepted: authorize again",
-    "no_means": "The account has no means to flattr with this month",
-    "no_money": "The account has no means to flattr with this month",
-    "insufficient_scope": "Authorize again, asking for the scope this call needs",
-    "invalid_scope": "Authorize again with v2 scope names (flattr, thing, email, extendedread)",
-    "rate_limit_exceeded": "Too many calls this hour; wait for the reset",
+#: What each v2 error code means for the caller: the advice and its words
+#: (``""``: the server's own description says it all).
+_CODES: Mapping[str, tuple[Advice, str]] = {
+    "unauthorized": (Advice.AUTHORIZE_AGAIN, "The access token was not accepted: authorize again"),
+    "invalid_token": (Advice.AUTHORIZE_AGAIN, "The access token was not accepted: authorize again"),
+    "no_means": (Advice.NOT_ALLOWED, "The account has no means to flattr with"),
+    "no_money": (Advice.NOT_ALLOWED, "The account has no means to flattr with"),
+    "insufficient_scope": (
+        Advice.ADD_SCOPE,
+        "Authorize again, asking for the scope this call needs",
+    ),
+    "invalid_scope": (
+        Advice.ADD_SCOPE,
+        "Authorize again with v2 scope names (flattr, thing, email, extendedread)",
+    ),
+    "rate_limit_exceeded": (Advice.WAIT, "Too many calls this hour; wait for the reset"),
+    "flattr_once": (Advice.NOT_ALLOWED, "A thing can be flattred once a month"),
+    "flattr_owner": (Advice.NOT_ALLOWED, "Nobody can flattr their own thing"),
+    "thing_owner": (Advice.NOT_ALLOWED, "Nobody can subscribe to their own thing"),
+    "subscribed": (Advice.NOT_ALLOWED, "The subscription exists already"),
+    "forbidden": (
+        Advice.NOT_ALLOWED,
+        "Only the thing's owner can change or delete it (with the thing scope)",
+    ),
+    "not_found": (Advice.CHECK_ID, "Check the id or name"),
+    "user_not_found": (Advice.CHECK_ID, "Check the id or name"),
+    "validation": (Advice.CHECK_INPUT, ""),
+    "invalid_parameters": (Advice.CHECK_INPUT, ""),
+    "invalid_request": (Advice.CHECK_INPUT, ""),
+    "bad_request": (Advice.CHECK_INPUT, ""),
+    "not_acceptable": (Advice.CHECK_SERVER, "The server refused the JSON format"),
+    "server_error": (Advice.TRY_AGAIN, "The server failed; try again later"),
 }
-
-
-_NO_CODE_403 = (
+_NO_CODE_401: Final = _CODES["unauthorized"]
+_NO_CODE_403: Final = (
+    Advice.ADD_SCOPE,
     "Not allowed: the token may lack the scope this call needs, or the thing is "
-    "your own or already flattred"
+    "your own or already flattred",
+)
+_SCOPE_NAMED: Final = re.compile(
+    r"\b(flattr|thing|email|extendedread)\b.{0,10}\bscope\b|"
+    r"\bscope\b.{0,10}\b(flattr|thing|email|extendedread)\b"
 )
 
 
@@ -85,27 +119,42 @@ def _reset(response: Response) -> float | None:
     return None
 
 
+def _advice(status: int, code: str | None) -> tuple[Advice, str]:
+    known = _CODES.get(code or "")
+    if known is not None:
+        return known
+    if status == 401:
+        return _NO_CODE_401
+    if status == 403:
+        return _NO_CODE_403 if code is None else (Advice.NOT_ALLOWED, "")
+    if status == 404:
+        return _CODES["not_found"]
+    if status >= 500:
+        return _CODES["server_error"]
+    return Advice.CHECK_INPUT, ""
+
+
 def api_error(request: Request, response: Response) -> APIError:
-    """The exception for an error answer (status 400 or above)."""
+    """The exception for an error answer (status 400 or above), with its advice decided."""
     status = response.status
     code, description = error_fields(response)
     message = description or code or _reason(status)
-    cls: type[APIError] = error_for_status(status)
+    advice, hint = _advice(status, code)
     options: dict[str, Any] = {
         "code": code,
         "method": request.method,
         "path": request.path,
+        "hint": hint,
+        "advice": advice,
+        "headers": response.headers,
         "retry_after": response.retry_after(time.time()),
     }
-    if status in (401, 403):
-        # The 0.0.1 hints talk about consumer keys and signatures; v2's own
-        # code says more (a 401 can be "no means", a 403 a business rule).
-        if code:
-            options["hint"] = _HINTS.get(code, "")
-        else:
-            options["hint"] = _HINTS["unauthorized"] if status == 401 else _NO_CODE_403
     if code == "rate_limit_exceeded":
         return RateLimitError(status, message, reset=_reset(response), **options)
+    cls = error_for_status(status)
+    if cls is ForbiddenError:
+        named = _SCOPE_NAMED.search(message.lower()) if advice is Advice.ADD_SCOPE else None
+        options["missing_scope"] = (named.group(1) or named.group(2)) if named else None
     return cls(status, message, **options)
 
 
