@@ -13,6 +13,7 @@ import pytest
 from flattr import v2
 from flattr._http import Transport
 from flattr.errors import (
+    Advice,
     APIError,
     AuthenticationError,
     ClientError,
@@ -61,19 +62,21 @@ def one_route() -> Iterator[Callable[..., tuple[V2Server, v2.FlattrClient, list[
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "cls"),
+    ("status", "code", "cls", "advice"),
     [
-        (401, "unauthorized", AuthenticationError),
-        (401, "no_means", AuthenticationError),
-        (403, "flattr_once", ForbiddenError),
-        (403, "flattr_owner", ForbiddenError),
-        (403, "insufficient_scope", ForbiddenError),
-        (404, "not_found", NotFoundError),
-        (400, "validation", ClientError),
-        (406, "not_acceptable", ClientError),
+        (401, "unauthorized", AuthenticationError, Advice.AUTHORIZE_AGAIN),
+        (401, "no_means", AuthenticationError, Advice.NOT_ALLOWED),
+        (403, "flattr_once", ForbiddenError, Advice.NOT_ALLOWED),
+        (403, "flattr_owner", ForbiddenError, Advice.NOT_ALLOWED),
+        (403, "insufficient_scope", ForbiddenError, Advice.ADD_SCOPE),
+        (404, "not_found", NotFoundError, Advice.CHECK_ID),
+        (400, "validation", ClientError, Advice.CHECK_INPUT),
+        (406, "not_acceptable", ClientError, Advice.CHECK_SERVER),
     ],
 )
-def test_status_and_code_pick_the_class(one_route: Any, status: int, code: str, cls: type) -> None:
+def test_status_and_code_pick_the_class(
+    one_route: Any, status: int, code: str, cls: type, advice: Advice
+) -> None:
     server, api, _ = one_route(
         {("POST", f"{P}/things/5/flattr"): lambda s: error(status, code, f"described {code}")}
     )
@@ -84,6 +87,8 @@ def test_status_and_code_pick_the_class(one_route: Any, status: int, code: str, 
     assert (exc.status, exc.code, exc.message) == (status, code, f"described {code}")
     assert exc.method == "POST" and exc.path == "/rest/v2/things/5/flattr"
     assert not isinstance(exc, ValidationError)
+    assert exc.advice is advice
+    assert exc.headers["content-type"].startswith("application/json")
     assert len(server.seen) == 1
 
 
@@ -100,6 +105,7 @@ def test_rate_limit_is_its_own_class_with_the_reset(one_route: Any) -> None:
         api.me()
     assert caught.value.code == "rate_limit_exceeded" and caught.value.status == 403
     assert caught.value.reset == 1342521939.0
+    assert caught.value.advice is Advice.WAIT
     assert isinstance(caught.value, APIError)
     assert waits == []  # a 403 is not retried
 

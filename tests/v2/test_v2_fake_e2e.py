@@ -10,6 +10,7 @@ import pytest
 import flattr
 from flattr import v2
 from flattr.errors import (
+    Advice,
     APIError,
     AuthenticationError,
     ClientError,
@@ -188,16 +189,20 @@ def test_scopes_and_tokens_are_enforced(fake: FakeFlattr) -> None:
         with pytest.raises(ForbiddenError) as caught:
             reader.flattr(theirs.int_id)
         assert caught.value.code == "insufficient_scope"
+        assert caught.value.missing_scope == "flattr"
+        assert caught.value.advice is Advice.ADD_SCOPE
     with _client(fake) as api:
         with pytest.raises(ForbiddenError) as not_mine:
             api.delete_thing(theirs.int_id)
         assert not_mine.value.code == "forbidden"
+        assert not_mine.value.advice is Advice.NOT_ALLOWED
     token = fake.issue_v2_token(scopes=ALL_V2)
     fake.revoke_v2_token(token)
     with v2.FlattrClient(token.token, base_url=fake.base_url, timeout=10) as revoked:
         with pytest.raises(AuthenticationError) as bad:
             revoked.me()
         assert bad.value.code == "unauthorized"
+        assert bad.value.advice is Advice.AUTHORIZE_AGAIN
 
 
 def test_no_means_is_a_401_with_its_code(fake: FakeFlattr) -> None:
