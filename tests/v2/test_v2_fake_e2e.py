@@ -233,3 +233,35 @@ def test_anonymous_reads_against_the_fake(fake: FakeFlattr) -> None:
         assert seen.flattred is None and seen.subscribed is None
         found = anonymous.lookup("https://bob.example/x")
         assert found is not None and found.id == thing.int_id
+
+
+def test_over_tls_with_ca_certs() -> None:
+    with FakeFlattr(tls=True) as fake:
+        assert fake.base_url.startswith("https://") and fake.ca_bundle
+        app = fake.oauth2_client
+        auth = v2.FlattrAuth(
+            app.client_id,
+            app.client_secret,
+            app.redirect_uri,
+            base_url=fake.base_url,
+            ca_certs=fake.ca_bundle,
+        )
+        consent = fake.consent_v2(auth.authorize_url(scopes=("flattr",), state="t"))
+        assert consent.redirect_url is not None
+        token = auth.fetch_token(auth.parse_callback(consent.redirect_url, state="t"))
+        with v2.FlattrClient(token, base_url=fake.base_url, ca_certs=fake.ca_bundle) as api:
+            assert api.me().username == fake.user.username
+        # without the CA bundle, verification fails: it is never turned off
+        with (
+            v2.FlattrClient(token, base_url=fake.base_url, timeout=5) as untrusting,
+            pytest.raises(flattr.TLSError),
+        ):
+            untrusting.me()
+
+
+def test_things_with_one_id_reads_the_single_object(fake: FakeFlattr) -> None:
+    bob = fake.add_user("bob")
+    thing = fake.add_thing(bob, url="https://bob.example/1", title="Only one")
+    with v2.FlattrClient(None, base_url=fake.base_url, timeout=10) as api:
+        (only,) = api.things([thing.int_id])
+        assert only.title == "Only one"
