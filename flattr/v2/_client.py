@@ -34,8 +34,10 @@ from flattr.v2._scrub import scrub, scrubbed
 
 __all__ = [
     "FlattrClient",
+    "MAX_AUTO_SUBMIT_URL_LENGTH",
     "check_category",
     "check_language",
+    "check_lookup_url",
     "check_tags",
     "check_text",
     "check_thing_id",
@@ -63,6 +65,26 @@ def check_thing_id(value: object, field: str = "thing_id") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValidationError(field, f"must be a positive integer, not {value!r}")
     return value
+
+
+#: Auto-submit URLs carry a whole thing's metadata, so they may be longer
+#: than a content URL (``flattr._catalog.MAX_URL_LENGTH``).
+MAX_AUTO_SUBMIT_URL_LENGTH: Final = 8192
+_AUTO_SUBMIT: Final = re.compile(r"https?://(?:www\.)?flattr\.com/submit/auto/?\?", re.I)
+
+
+def check_lookup_url(value: object, field: str = "url") -> str:
+    """A URL to look up or flattr: a content URL, or an auto-submit URL (up to 8192 characters)."""
+    if isinstance(value, str) and _AUTO_SUBMIT.match(value.strip()):
+        url = value.strip()
+        if len(url) > MAX_AUTO_SUBMIT_URL_LENGTH:
+            raise ValidationError(
+                field, f"an auto-submit URL must be at most {MAX_AUTO_SUBMIT_URL_LENGTH} characters"
+            )
+        if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
+            raise ValidationError(field, "must not contain spaces or control characters")
+        return url
+    return _validate.thing_url(value, field)
 
 
 def check_text(field: str, value: object, *, multiline: bool) -> str:
@@ -156,6 +178,8 @@ class FlattrClient:
         502/503/504 answer. Writes are never retried.
     :param max_response_bytes: the largest answer accepted.
     :param page_size: items per page for the iterators (1 to 100).
+    :ivar scopes: the scopes of the :class:`~flattr.v2.AccessToken` given (``()``
+        for a token string or an anonymous client).
     :param transport: a transport to share (its options win over the ones above).
     :raises ValidationError: for a token that is empty or not a string.
     """
@@ -356,7 +380,7 @@ class FlattrClient:
         :returns: the thing, or ``None`` when no thing has that URL.
         :raises ValidationError: for a URL that is not absolute http(s).
         """
-        checked = _validate.thing_url(url)
+        checked = check_lookup_url(url)
         request = Request(
             "GET",
             f"{self._rest}/things/lookup",
@@ -559,6 +583,9 @@ class FlattrClient:
             raise ValidationError(name, why)
         if not fields:
             raise ValidationError("fields", f"name at least one of {', '.join(_UPDATABLE)}")
+        for name, value in fields.items():
+            if value is None:
+                raise ValidationError(name, "must not be None (leave the field out to keep it)")
         values = _thing_fields(**{name: fields.get(name) for name in _UPDATABLE})
         body: dict[str, object] = {name: values[name] for name in _UPDATABLE if name in fields}
         self._need_token("update_thing()")
@@ -601,7 +628,7 @@ class FlattrClient:
         :raises ValidationError: for a URL that is not absolute http(s).
         :raises NotFoundError: the URL is neither registered nor auto-submit.
         """
-        checked = _validate.thing_url(url)
+        checked = check_lookup_url(url)
         self._need_token("flattr_url()")
         data = _json.obj(self._write("POST", "/flattr", {"url": checked}), "POST /flattr")
         thing = data.get("thing")

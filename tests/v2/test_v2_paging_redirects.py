@@ -229,6 +229,9 @@ def test_an_anonymous_client_sends_nothing_that_needs_a_token(silent: V2Server, 
         (lambda api: api.update_thing(5, hidden="0"), "hidden"),
         (lambda api: api.flattr("5/flattr"), "thing_id"),
         (lambda api: api.flattr_url(""), "url"),
+        (lambda api: api.flattr_url("https://flattr.com/submit/auto?url=" + "x" * 9000), "url"),
+        (lambda api: api.lookup("https://e.org/" + "x" * 3000), "url"),
+        (lambda api: api.update_thing(5, title=None), "title"),
     ],
 )
 def test_bad_arguments_fail_before_any_request(silent: V2Server, call: Any, field: str) -> None:
@@ -251,3 +254,16 @@ def test_long_titles_are_not_refused_locally() -> None:
             "title": "x" * 500,
             "description": "",
         }
+
+
+def test_a_long_auto_submit_url_can_be_flattred() -> None:
+    import flattr
+
+    link = flattr.auto_submit_url(
+        "bob", "https://e.org/episode", title="An episode", description="é" * 900
+    )
+    assert len(link) > 2048
+    with serving({("POST", f"{P}/flattr"): lambda s: ok(example("flattr_create.json"))}) as server:
+        api = v2.FlattrClient(TOKEN, base_url=server.base_url, timeout=5)
+        assert api.flattr_url(link) == 423405
+        assert server.seen[0].json() == {"url": link}
