@@ -440,16 +440,18 @@ class _InstantHttp:
     per call, without the round trip and without httplib2.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, body: bytes | None = None, content_type: str = "text/xml; charset=utf-8"
+    ) -> None:
         import httplib2
 
-        body = server_body()
+        body = server_body() if body is None else body
         self.connections: dict[str, object] = {}
         self._answer = (
             httplib2.Response(
                 {
                     "status": "200",
-                    "content-type": "text/xml; charset=utf-8",
+                    "content-type": content_type,
                     "content-length": str(len(body)),
                 }
             ),
@@ -751,13 +753,38 @@ def v2_section(args: argparse.Namespace, server_cpu: int | None) -> dict[str, fl
             row.samples.clear()
             row.ratios.clear()
         interleave_paired(floor, others, args.runs, args.calls)
-        return print_table(
+        ratios = print_table(
             f"API v2: GET /user with a bearer token + JSON parse, {args.runs} runs of "
             f"{args.calls} calls per row, each batch right after a floor batch (median µs "
             "per call; ratio against the floor batch before it)",
             rows,
             floor,
         )
+        floor_us = statistics.median(floor.samples)
+    v2_own_work(args, floor_us)
+    return ratios
+
+
+def v2_own_work(args: argparse.Namespace, floor_us: float) -> None:
+    """flattr's own work per v2 me() call (no network, no httplib2): informational."""
+    from flattr import v2
+    from flattr._http import Transport
+
+    def stand_in() -> _InstantHttp:
+        return _InstantHttp(v2_user_document(), "application/json;charset=utf-8")
+
+    client = v2.FlattrClient(
+        V2_TOKEN,
+        base_url="http://127.0.0.1:9",  # never contacted: the stand-in answers
+        transport=Transport(http_factory=stand_in),  # type: ignore[arg-type]
+    )
+    if client.me().username != "alice":
+        raise RuntimeError("the stand-in's answer did not parse")
+    row = Row("own", "flattr: v2.FlattrClient(token).me(), httplib2 replaced", call=client.me)
+    n = max(1, args.calls * 5)
+    interleave([row], args.runs, n)
+    median = statistics.median(row.samples)
+    print(f"  {row.label}  {median:8.2f} µs  {median / floor_us:5.2f}x a floor round trip")
 
 
 # ---------------------------------------------------------------------------

@@ -56,5 +56,6 @@ def test_benchmark_script_runs_every_section_with_tiny_counts() -> None:
     assert "2 threads x 10 me() calls, one shared client: 2 connection(s), 20 requests" in out
     assert "[met ] connections:" in out
     assert "v2 me()" in out and "the floor (goal <= 1.5)" in out
+    assert "flattr: v2.FlattrClient(token).me(), httplib2 replaced" in out
     # the loopback server process shut down cleanly
     assert "Traceback" not in result.stderr

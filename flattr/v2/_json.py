@@ -58,6 +58,13 @@ def _reject(constant: str) -> NoReturn:
 
 
 def _check_budget(body: bytes) -> None:
+    # Counted on the raw bytes first: brackets and commas inside strings only
+    # add to the counts, so raw counts within budget mean the document is. Only
+    # a document that could be over budget has its strings removed and is
+    # counted again.
+    brackets = body.translate(None, _NOT_BRACKETS)
+    if len(brackets) <= 2 * MAX_DEPTH and len(brackets) + body.count(b",") <= MAX_ELEMENTS:
+        return
     structure = _STRING.sub(b"", body)
     brackets = structure.translate(None, _NOT_BRACKETS)
     if len(brackets) + structure.count(b",") > MAX_ELEMENTS:

@@ -248,3 +248,11 @@ def test_an_oversized_answer_is_refused_while_reading(one_route: Any) -> None:
     _, api, _ = one_route({("GET", f"{P}/categories"): lambda s: ok(big)}, max_response_bytes=65536)
     with pytest.raises(ResponseError, match="max_response_bytes"):
         api.categories()
+
+
+def test_brackets_and_commas_inside_strings_do_not_count(one_route: Any) -> None:
+    # A description full of brackets and commas is text, not structure.
+    body = json.loads(THING)
+    body["description"] = "[{(" * 5000 + "," * 600_000
+    _, api, _ = one_route({("GET", f"{P}/things/5"): lambda s: ok(json.dumps(body).encode())})
+    assert api.thing(5).description.startswith("[{([{(")
