@@ -117,6 +117,8 @@ class FlattrAuth:
     :param timeout: seconds allowed for connecting and for each read.
     :param ca_certs: a PEM bundle of CAs to trust for this server.
     :param max_response_bytes: the largest answer accepted.
+    :param allow_cleartext_http: allow a plain ``http://`` base URL to a host that
+        is not loopback (every request, and the token, would go in clear text).
     :param transport: a transport to share (its options win over the ones above).
     :raises ValidationError: for an empty id or secret, or a bad redirect URI.
     """
@@ -132,6 +134,7 @@ class FlattrAuth:
         ca_certs: str | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: Transport | None = None,
+        allow_cleartext_http: bool = False,
     ) -> None:
         try:
             self.client_id = _validate.credential("client_id", client_id)
@@ -149,7 +152,7 @@ class FlattrAuth:
             raise
         del client_secret  # nothing below may show it if it raises
         self.redirect_uri = _redirect_uri(redirect_uri)
-        self.base_url = _validate.base_url(base_url)
+        self.base_url = _validate.base_url(base_url, allow_cleartext_http=allow_cleartext_http)
         self._transport = transport or Transport(
             timeout=timeout, ca_certs=ca_certs, max_response_bytes=max_response_bytes
         )

@@ -62,7 +62,7 @@ def check_thing_id(value: object, field: str = "thing_id") -> int:
     """A thing id: a positive int (a string of decimal digits is read as one)."""
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise ValidationError(field, f"must be a positive integer, not {value!r}")
     return value
 
@@ -178,6 +178,8 @@ class FlattrClient:
         502/503/504 answer. Writes are never retried.
     :param max_response_bytes: the largest answer accepted.
     :param page_size: items per page for the iterators (1 to 100).
+    :param allow_cleartext_http: allow a plain ``http://`` base URL to a host that
+        is not loopback (every request, and the token, would go in clear text).
     :ivar scopes: the scopes of the :class:`~flattr.v2.AccessToken` given (``()``
         for a token string or an anonymous client).
     :param transport: a transport to share (its options win over the ones above).
@@ -195,6 +197,7 @@ class FlattrClient:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         page_size: int = _catalog.MAX_PAGE_SIZE,
         transport: Transport | None = None,
+        allow_cleartext_http: bool = False,
     ) -> None:
         try:
             checked = _token(token)
@@ -208,7 +211,7 @@ class FlattrClient:
         self._masked = "anonymous" if checked is None else mask(checked)
         # nothing below may show the token if it raises
         del token, checked
-        self.base_url = _validate.base_url(base_url)
+        self.base_url = _validate.base_url(base_url, allow_cleartext_http=allow_cleartext_http)
         parts = urlsplit(self.base_url)
         self._origin = (parts.scheme, (parts.hostname or "").lower(), parts.port)
         self._rest = f"{self.base_url}{_catalog.REST_PREFIX}"

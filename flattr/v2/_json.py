@@ -151,9 +151,9 @@ def string_list(data: Mapping[str, Any], key: str, what: str) -> tuple[str, ...]
 
 
 def positive_id(data: Mapping[str, Any], key: str, what: str) -> int:
-    """A required id: a positive JSON integer (``true`` and ``1.0`` are refused)."""
+    """A required id: a positive JSON integer below 2**63 (``true`` and ``1.0`` are refused)."""
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         _bad(what, key, "a positive integer", value)
     return value
 
@@ -165,7 +165,7 @@ def count(data: Mapping[str, Any], key: str, what: str, *, required: bool = True
         return None
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         return int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         _bad(what, key, "a non-negative integer", value)
     return value
 

@@ -166,3 +166,17 @@ def test_an_empty_code_sends_nothing() -> None:
         with pytest.raises(ValidationError):
             auth.fetch_token("  ")
         assert server.seen == []
+
+
+def test_clear_text_http_only_to_loopback_unless_allowed() -> None:
+    with pytest.raises(ValidationError) as client_error:
+        v2.FlattrClient("tok-0123456789", base_url="http://api.flattr.example")
+    assert client_error.value.field == "base_url"
+    with pytest.raises(ValidationError) as auth_error:
+        v2.FlattrAuth("cid", "secret", None, base_url="http://flattr.example")
+    assert auth_error.value.field == "base_url"
+    allowed = v2.FlattrClient(
+        "tok-0123456789", base_url="http://api.flattr.example", allow_cleartext_http=True
+    )
+    assert allowed.base_url == "http://api.flattr.example"
+    assert v2.FlattrClient(None, base_url="http://127.0.0.1:8080").base_url.startswith("http://")

@@ -200,6 +200,10 @@ def test_a_stalled_write_is_uncertain_and_sent_once() -> None:
         ((200, {"Content-Type": "application/json"}, b"{not json"), ResponseError),
         ((200, {"Content-Type": "text/html"}, b"<html>proxy</html>"), ResponseError),
         ((200, {"Content-Type": "application/json"}, b'{"id": true}'), ResponseError),
+        (
+            (200, {"Content-Type": "application/json"}, b'{"id": 1' + b"0" * 30 + b"}"),
+            ResponseError,
+        ),
         ((200, {"Content-Type": "application/json"}, b"[1, 2]"), ResponseError),
         ((200, {"Content-Type": "application/json"}, b"NaN"), ResponseError),
     ],
