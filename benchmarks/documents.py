@@ -8,6 +8,8 @@ trimming and CDATA handling are part of what is measured.
 
 from __future__ import annotations
 
+import json
+
 # FakeFlattr's serializer writes the 2010 layout; the benchmarks reuse it.
 from flattr.testing._xmlout import Node
 from flattr.testing._xmlout import envelope as _envelope
@@ -60,3 +62,27 @@ def things_document(count: int) -> bytes:
         ]
         things.append(("thing", fields))
     return _envelope(things)
+
+
+def v2_user_document() -> bytes:
+    """An API v2 ``GET /user`` answer with ``extendedread``, shaped like the official example.
+
+    Written as PHP's ``json_encode`` wrote it (``\\/`` and ``\\uXXXX`` escapes), as the
+    captured v2 answers are.
+    """
+    user = {
+        "type": "user",
+        "resource": "https://api.flattr.com/rest/v2/users/alice",
+        "link": "https://flattr.com/profile/alice",
+        "username": "alice",
+        "firstname": "Alice",
+        "lastname": "Liddell",
+        "avatar": "https://secure.gravatar.com/avatar/0123456789abcdef0123456789abcdef?s=48",
+        "about": "Writes about rabbits, clocks and tea parties.",
+        "city": "Malmö",
+        "country": "Sweden",
+        "url": "https://alice.example.org/",
+        "email": "alice@example.org",
+        "registered_at": 1270166816,
+    }
+    return json.dumps(user).replace("/", "\\/").encode("ascii")

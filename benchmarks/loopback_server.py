@@ -24,13 +24,8 @@ _counts = {"connections": 0, "requests": 0}
 _lock = threading.Lock()
 
 
-def _response(body: bytes) -> bytes:
-    head = (
-        "HTTP/1.1 200 OK\r\n"
-        "Content-Type: text/xml; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        "\r\n"
-    )
+def _response(body: bytes, content_type: str) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
     return head.encode("ascii") + body
 
 
@@ -83,8 +78,14 @@ def _accept(listener: socket.socket, answer: bytes) -> None:
 
 
 def main() -> None:
+    # The body file's suffix says what it is: API v2 answers JSON, 0.0.1 XML.
+    content_type = (
+        "application/json;charset=utf-8"
+        if sys.argv[1].endswith(".json")
+        else "text/xml; charset=utf-8"
+    )
     with open(sys.argv[1], "rb") as handle:
-        answer = _response(handle.read())
+        answer = _response(handle.read(), content_type)
     if len(sys.argv) > 2:
         os.sched_setaffinity(0, {int(sys.argv[2])})
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -14,7 +14,11 @@ process and measures, per call of a GET of ``user/me``:
 - the classic tutorial's ``oauth2.Client`` (signed, httplib2) + defusedxml;
 - a naive stack: httplib2 + ``oauthlib.oauth1.Client.sign()`` + defusedxml;
 - ``requests_oauthlib.OAuth1Session`` + defusedxml;
-- ``flattr.FlattrClient(...).me()`` through the public API.
+- ``flattr.FlattrClient(...).me()`` through the public API;
+
+and, against a second such server answering API v2's JSON, a parsed
+``flattr.v2.FlattrClient(token).me()`` beside ``requests`` + ``.json()``
+doing the same bearer-token call.
 
 The rows run interleaved, one batch of each per run with the order rotated, so
 drift of the machine hits every row alike; medians over runs are printed, and
@@ -54,7 +58,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from documents import things_document, user_document  # noqa: E402
+from documents import things_document, user_document, v2_user_document  # noqa: E402
 
 CONSUMER_KEY, CONSUMER_SECRET = "bench-consumer-key", "bench-consumer-secret"
 TOKEN_KEY, TOKEN_SECRET = "bench-token-key-0123456789", "bench-token-secret-0123456789"
@@ -64,6 +68,9 @@ PATH = "/rest/0.0.1/user/me"
 GOAL_ME_VS_FLOOR = 1.9
 GOAL_PARSE_VS_ETREE = 2.5
 GOAL_IMPORT_VS_DEPS = 1.2
+# Goal from the API v2 issue: a parsed v2 me() against the same keep-alive floor.
+GOAL_V2_ME_VS_FLOOR = 1.5
+V2_TOKEN = "bench-bearer-token-0123456789abcdef0123"
 
 
 # ---------------------------------------------------------------------------
@@ -76,8 +83,9 @@ class LoopbackServer:
     :param cpu: pin the server to this CPU (see :func:`pin`).
     """
 
-    def __init__(self, body: bytes, cpu: int | None = None) -> None:
-        handle, self._body_path = tempfile.mkstemp(prefix="flattr-bench-", suffix=".xml")
+    def __init__(self, body: bytes, cpu: int | None = None, *, suffix: str = ".xml") -> None:
+        # the server answers with the Content-Type the suffix names (.json: JSON)
+        handle, self._body_path = tempfile.mkstemp(prefix="flattr-bench-", suffix=suffix)
         with os.fdopen(handle, "wb") as out:
             out.write(body)
         pin = [] if cpu is None else [str(cpu)]
@@ -432,16 +440,18 @@ class _InstantHttp:
     per call, without the round trip and without httplib2.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, body: bytes | None = None, content_type: str = "text/xml; charset=utf-8"
+    ) -> None:
         import httplib2
 
-        body = server_body()
+        body = server_body() if body is None else body
         self.connections: dict[str, object] = {}
         self._answer = (
             httplib2.Response(
                 {
                     "status": "200",
-                    "content-type": "text/xml; charset=utf-8",
+                    "content-type": content_type,
                     "content-length": str(len(body)),
                 }
             ),
@@ -691,6 +701,92 @@ def connections_section(args: argparse.Namespace, server: LoopbackServer) -> tup
     return ok, detail
 
 
+def row_v2_requests_json(server: LoopbackServer) -> Callable[[], object]:
+    try:
+        import requests
+    except ImportError as exc:
+        raise _Skip(f"requests not installed ({exc})") from exc
+    session = requests.Session()
+    session.trust_env = False  # no proxy look-ups: the peer's best case
+    session.headers["Authorization"] = f"Bearer {V2_TOKEN}"
+    url = server.base_url + "/rest/v2/user"
+
+    def call() -> object:
+        return session.get(url).json()
+
+    return call
+
+
+def row_v2_flattr(server: LoopbackServer) -> Callable[[], object]:
+    from flattr import v2
+
+    return v2.FlattrClient(V2_TOKEN, base_url=server.base_url).me
+
+
+def v2_section(args: argparse.Namespace, server_cpu: int | None) -> dict[str, float]:
+    """A parsed API v2 me() (bearer token, JSON) against the keep-alive floor."""
+    with LoopbackServer(v2_user_document(), server_cpu, suffix=".json") as server:
+        rows = [
+            Row("floor", "floor: http.client keep-alive GET, no token, no parsing", row_floor),
+            Row("requests", "requests.Session + bearer header + .json()", row_v2_requests_json),
+            Row("flattr", "flattr: v2.FlattrClient(token).me()", row_v2_flattr),
+        ]
+        for row in rows:
+            assert row.factory is not None
+            try:
+                row.call = row.factory(server)
+            except _Skip as exc:
+                row.note = str(exc)
+                continue
+            result = row.call()  # warm up the connection and check the answer
+            if isinstance(result, bytes):
+                ok = result == v2_user_document()
+            elif isinstance(result, dict):
+                ok = result.get("username") == "alice"
+            else:
+                ok = getattr(result, "username", None) == "alice"
+            if not ok:
+                raise RuntimeError(f"{row.label}: unexpected answer {result!r}")
+        floor, others = rows[0], rows[1:]
+        interleave_paired(floor, others, 1, max(1, args.calls // 10))  # warm-up, discarded
+        for row in rows:
+            row.samples.clear()
+            row.ratios.clear()
+        interleave_paired(floor, others, args.runs, args.calls)
+        ratios = print_table(
+            f"API v2: GET /user with a bearer token + JSON parse, {args.runs} runs of "
+            f"{args.calls} calls per row, each batch right after a floor batch (median µs "
+            "per call; ratio against the floor batch before it)",
+            rows,
+            floor,
+        )
+        floor_us = statistics.median(floor.samples)
+    v2_own_work(args, floor_us)
+    return ratios
+
+
+def v2_own_work(args: argparse.Namespace, floor_us: float) -> None:
+    """flattr's own work per v2 me() call (no network, no httplib2): informational."""
+    from flattr import v2
+    from flattr._http import Transport
+
+    def stand_in() -> _InstantHttp:
+        return _InstantHttp(v2_user_document(), "application/json;charset=utf-8")
+
+    client = v2.FlattrClient(
+        V2_TOKEN,
+        base_url="http://127.0.0.1:9",  # never contacted: the stand-in answers
+        transport=Transport(http_factory=stand_in),  # type: ignore[arg-type]
+    )
+    if client.me().username != "alice":
+        raise RuntimeError("the stand-in's answer did not parse")
+    row = Row("own", "flattr: v2.FlattrClient(token).me(), httplib2 replaced", call=client.me)
+    n = max(1, args.calls * 5)
+    interleave([row], args.runs, n)
+    median = statistics.median(row.samples)
+    print(f"  {row.label}  {median:8.2f} µs  {median / floor_us:5.2f}x a floor round trip")
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -786,6 +882,7 @@ def main(argv: list[str] | None = None) -> int:
     with LoopbackServer(server_body(), server_cpu) as server:
         ratios, floor_us = calls_section(args, server)
         connections_ok, connections_detail = connections_section(args, server)
+    v2_ratios = v2_section(args, server_cpu)
     signing_section(args, floor_us)
     own_work_section(args, floor_us)
     parse_ratio = parsing_section(args)
@@ -822,6 +919,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     goals.append((connections_ok, f"connections: {connections_detail} (goal: one per thread)"))
+    v2_me = v2_ratios.get("flattr")
+    goals.append(
+        (
+            v2_me is not None and v2_me <= GOAL_V2_ME_VS_FLOOR,
+            f"v2 me() {v2_me or 0:.2f}x the floor (goal <= {GOAL_V2_ME_VS_FLOOR})",
+        )
+    )
+    if "requests" in v2_ratios and v2_me is not None:
+        goals.append(
+            (
+                v2_me < v2_ratios["requests"],
+                f"v2 me() {v2_me:.2f}x vs requests + json {v2_ratios['requests']:.2f}x "
+                "(goal: faster)",
+            )
+        )
+    else:
+        goals.append((None, "v2 me() vs requests + json: not measured, requests is missing"))
     print("\nGoals")
     for ok, text in goals:
         mark = "n/a " if ok is None else ("met " if ok else "MISSED")

@@ -42,6 +42,8 @@ autodoc_default_options = {"members": True}
 # ``access_token: TokenLike`` would otherwise read ``access_token: object``.
 autodoc_type_aliases = {
     "TokenLike": "flattr.client.TokenLike",
+    # an annotation in flattr's own modules means the 0.0.1 client (v2 has one too)
+    "FlattrClient": "flattr.FlattrClient",
 }
 
 # Without intersphinx (the build must work offline) references to the

@@ -1,4 +1,4 @@
-"""A client for Flattr's OAuth 1.0a REST API 0.0.1.
+"""A client for Flattr's REST APIs: 0.0.1 (OAuth 1.0a, XML) and v2 (:mod:`flattr.v2`).
 
 >>> import flattr
 >>> flattr.FlattrAuth("consumer-key", "consumer-secret", "oob")
@@ -7,6 +7,8 @@ FlattrAuth(base_url='https://api.flattr.com', consumer_key='cons…', callback_u
 - :class:`FlattrAuth` runs the three-legged OAuth flow;
 - :class:`FlattrClient` calls every REST resource with a stored access token;
 - every failure is a :class:`FlattrError`;
+- :mod:`flattr.v2` is the same for API v2 (OAuth 2, JSON), and
+  :func:`auto_submit_url` builds v2's payment links;
 - :mod:`flattr.testing` is a faithful fake Flattr server for your tests.
 """
 
@@ -95,6 +97,7 @@ __all__ = [
     "UncertainResultError",
     "User",
     "ValidationError",
+    "auto_submit_url",
     "publish_feed",
     "__version__",
 ]
@@ -108,6 +111,7 @@ Transport.__module__ = __name__
 # so that `import flattr` costs little more than its dependencies (see
 # docs/performance.rst); flattr.publish_feed and the rest work as before.
 if typing.TYPE_CHECKING:
+    from flattr._autosubmit import auto_submit_url
     from flattr.feeds import (
         Failed,
         PublishProgress,
@@ -134,6 +138,10 @@ _FEEDS_NAMES = frozenset(
 
 
 def __getattr__(name: str) -> object:
+    if name == "auto_submit_url":  # with flattr.v2's catalogue, also on first use
+        from flattr._autosubmit import auto_submit_url
+
+        return auto_submit_url
     if name in _FEEDS_NAMES:
         from flattr import feeds
 
@@ -142,4 +150,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_FEEDS_NAMES})
+    return sorted({*globals(), *_FEEDS_NAMES, "auto_submit_url"})

@@ -79,7 +79,7 @@ class RequestToken:
 
 @dataclass(frozen=True, slots=True)
 class AccessToken:
-    """The long-lived token that lets a :class:`FlattrClient` act for a user.
+    """The long-lived token that lets a :class:`~flattr.FlattrClient` act for a user.
 
     It stays valid until the user revokes the application on Flattr. Treat the
     secret like a password.

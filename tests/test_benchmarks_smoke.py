@@ -33,6 +33,7 @@ def test_benchmark_script_runs_every_section_with_tiny_counts() -> None:
         "Parsing the user/me document",
         "Parsing a 20-thing list",
         "`import flattr`",
+        "API v2: GET /user with a bearer token + JSON parse",
         "Goals",
     ):
         assert heading in out, heading
@@ -44,6 +45,8 @@ def test_benchmark_script_runs_every_section_with_tiny_counts() -> None:
         "httplib2 + oauthlib Client.sign()",
         "requests-oauthlib OAuth1Session",
         "flattr: FlattrClient(...).me()",
+        "requests.Session + bearer header + .json()",
+        "flattr: v2.FlattrClient(token).me()",
     ):
         line = next((line for line in out.splitlines() if row in line), "")
         assert line, row
@@ -52,5 +55,7 @@ def test_benchmark_script_runs_every_section_with_tiny_counts() -> None:
     assert "20 sequential me() calls, one client: 1 connection(s), 20 requests" in out
     assert "2 threads x 10 me() calls, one shared client: 2 connection(s), 20 requests" in out
     assert "[met ] connections:" in out
+    assert "v2 me()" in out and "the floor (goal <= 1.5)" in out
+    assert "flattr: v2.FlattrClient(token).me(), httplib2 replaced" in out
     # the loopback server process shut down cleanly
     assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ signature or an ``Authorization`` header.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import functools
 import hashlib
@@ -26,6 +27,7 @@ from oauthlib.oauth1.rfc5849 import parameters, signature, utils
 from flattr._http.messages import FORM_CONTENT_TYPE, Request, SignedRequest
 
 __all__ = [
+    "BasicSigner",
     "BearerSigner",
     "Credentials",
     "RequestSigner",
@@ -370,6 +372,35 @@ class BearerSigner:
     def sign(self, request: Request) -> SignedRequest:
         """The request with ``Authorization: Bearer ...`` (when there is a token)."""
         headers = {} if self._authorization is None else {"Authorization": self._authorization}
+        return _with_extras(request, _uri(request), headers, _form(request))
+
+
+class BasicSigner:
+    """Applies HTTP Basic client authentication (RFC 2617), for the OAuth 2 token request.
+
+    The ``Authorization`` value is built once; the secret is kept nowhere
+    else, and neither ``repr`` nor any error shows it.
+
+    :param client_id: the application's client id (no ``:``, which Basic cannot carry).
+    :param client_secret: the application's client secret.
+    """
+
+    __slots__ = ("_authorization", "client_id")
+
+    def __init__(self, client_id: str, client_secret: str) -> None:
+        if ":" in client_id:
+            raise ValueError("a client id used with HTTP Basic must not contain ':'")
+        self.client_id = client_id
+        self._authorization = "Basic " + base64.b64encode(
+            f"{client_id}:{client_secret}".encode()
+        ).decode("ascii")
+
+    def __repr__(self) -> str:
+        return f"<BasicSigner client {self.client_id[:4]}… secret ****>"
+
+    def sign(self, request: Request) -> SignedRequest:
+        """The request with ``Authorization: Basic ...``."""
+        headers = {"Authorization": self._authorization}
         return _with_extras(request, _uri(request), headers, _form(request))
 
 
