@@ -16,6 +16,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from flattr import _catalog
+from flattr._redact import Secret
 from flattr.errors import ValidationError
 
 __all__ = [
@@ -95,6 +96,39 @@ def _string(field: str, value: object, limit: int) -> str:
     return value
 
 
+def secret(field: str, value: object) -> Secret:
+    """A consumer secret or token secret, checked like :func:`credential`, kept masked.
+
+    The check runs in a helper that returns, so the frame that raises holds
+    only the :class:`~flattr._redact.Secret`, never the text.
+    """
+    wrapped = value if isinstance(value, Secret) else None
+    if isinstance(value, str):
+        wrapped = Secret(value)
+    del value
+    if wrapped is None:
+        raise ValidationError(field, "must be a string")
+    problem = _credential_problem(wrapped.reveal(), MAX_CREDENTIAL_LENGTH)
+    if problem:
+        raise ValidationError(field, problem)
+    return wrapped
+
+
+def _credential_problem(text: str, limit: int, *, spaces: bool = False) -> str | None:
+    """What is wrong with a secret, in words that never quote it; ``None`` when nothing."""
+    if len(text) > limit:
+        return f"must be at most {limit} characters long (got {len(text)})"
+    if not text.strip():
+        return "must not be empty"
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "contains a lone surrogate, which cannot be sent"
+    if any(not ch.isprintable() and not (spaces and ch == " ") for ch in text):
+        return "must not contain control characters"
+    if not spaces and any(ch.isspace() for ch in text):
+        return "must not contain spaces or control characters"
+    return None
+
+
 def credential(field: str, value: object) -> str:
     """A consumer key/secret or token part: a non-empty string without spaces.
 
@@ -108,11 +142,19 @@ def credential(field: str, value: object) -> str:
     return value
 
 
-def verifier(value: object) -> str:
-    """An ``oauth_verifier`` (or PIN): non-empty, at most :data:`MAX_VERIFIER_LENGTH` characters."""
-    if not isinstance(value, str) or not value.strip():
+def verifier(value: object) -> Secret:
+    """An ``oauth_verifier`` (or PIN): non-empty, at most :data:`MAX_VERIFIER_LENGTH` characters.
+
+    :returns: the stripped verifier, masked until it is signed.
+    """
+    wrapped = Secret(value.strip()) if isinstance(value, str) else None
+    del value
+    if wrapped is None or not wrapped:
         raise ValidationError("verifier", "must be the non-empty oauth_verifier (or PIN)")
-    return _string("verifier", value.strip(), MAX_VERIFIER_LENGTH)
+    problem = _credential_problem(wrapped.reveal(), MAX_VERIFIER_LENGTH, spaces=True)
+    if problem:
+        raise ValidationError("verifier", problem)
+    return wrapped
 
 
 #: Longest callback URL :meth:`FlattrAuth.parse_callback` reads.

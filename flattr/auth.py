@@ -34,7 +34,7 @@ from flattr._http import (
     Request,
     Transport,
 )
-from flattr._redact import mask
+from flattr._redact import Secret, mask
 from flattr.errors import OAuthError
 from flattr.models import AccessToken, RequestToken
 
@@ -44,6 +44,24 @@ __all__ = ["FlattrAuth"]
 def _token_key(token: object, field: str) -> str:
     key = token if isinstance(token, str) else getattr(token, "key", None)
     return _validate.credential(f"{field}.key", key)
+
+
+def _read_callback(redirect_url: object) -> tuple[bool, str, Secret]:
+    """Whether the user denied, the callback's ``oauth_token`` and its verifier (masked).
+
+    The URL is read in this frame, which returns; the caller, which may raise,
+    holds only the masked verifier.
+    """
+    url = _validate.redirect_url(
+        redirect_url.reveal() if isinstance(redirect_url, Secret) else redirect_url
+    )
+    query = urlsplit(url).query if "?" in url else url
+    params = {name: values[0] for name, values in parse_qs(query).items()}
+    return (
+        "denied" in params,
+        params.get("oauth_token", ""),
+        Secret(params.get("oauth_verifier", "")),
+    )
 
 
 class FlattrAuth:
@@ -95,10 +113,13 @@ class FlattrAuth:
         transport: Transport | None = None,
         allow_cleartext_http: bool = False,
     ) -> None:
-        # Kept in Credentials, whose repr leaves the secret out (vars(auth) too).
+        # Kept in Credentials, whose repr leaves the secret out (vars(auth) too),
+        # and masked before anything can fail: a traceback shows this frame's locals.
+        masked = Secret(consumer_secret) if isinstance(consumer_secret, str) else consumer_secret
+        del consumer_secret
         self._consumer = Credentials(
             _validate.credential("consumer_key", consumer_key),
-            _validate.credential("consumer_secret", consumer_secret),
+            _validate.secret("consumer_secret", masked),
         )
         self.callback_url = _validate.callback(callback_url)
         self.base_url = _validate.base_url(base_url, allow_cleartext_http=allow_cleartext_http)
@@ -112,10 +133,12 @@ class FlattrAuth:
         )
 
     def __repr__(self) -> str:
-        key = mask(self._consumer.consumer_key)
+        # Also called on a half-built object, when a traceback shows __init__'s locals.
+        consumer = getattr(self, "_consumer", None)
+        key = mask(consumer.consumer_key if consumer else "")
         return (
-            f"FlattrAuth(base_url={self.base_url!r}, consumer_key={key!r}, "
-            f"callback_url={self.callback_url!r})"
+            f"FlattrAuth(base_url={getattr(self, 'base_url', None)!r}, consumer_key={key!r}, "
+            f"callback_url={getattr(self, 'callback_url', None)!r})"
         )
 
     @property
@@ -124,14 +147,13 @@ class FlattrAuth:
         return self._consumer.consumer_key
 
     def _call(
-        self, path: str, token: object | None, oauth: tuple[tuple[str, str], ...]
+        self, path: str, token: object | None, oauth: tuple[tuple[str, str | Secret], ...]
     ) -> dict[str, str]:
-        token_key = token_secret = None
+        token_key: str | None = None
+        token_secret: Secret | None = None
         if token is not None:
             token_key = _token_key(token, "request_token")
-            token_secret = _validate.credential(
-                "request_token.secret", getattr(token, "secret", None)
-            )
+            token_secret = _validate.secret("request_token.secret", getattr(token, "secret", None))
         request = Request(
             "POST",
             f"{self.base_url}{path}",
@@ -195,23 +217,21 @@ class FlattrAuth:
             may be a forged callback), or the verifier is missing
             (``"parameter_absent"``).
         """
-        redirect_url = _validate.redirect_url(redirect_url)
-        query = urlsplit(redirect_url).query if "?" in redirect_url else redirect_url
-        params = {name: values[0] for name, values in parse_qs(query).items()}
+        url = Secret(redirect_url) if isinstance(redirect_url, str) else redirect_url
+        del redirect_url
+        denied, returned, verifier = _read_callback(url)
         expected = _token_key(request_token, "request_token")
-        if "denied" in params:
+        if denied:
             raise OAuthError("denied", "the user did not allow access to Flattr")
-        returned = params.get("oauth_token", "")
         if not hmac.compare_digest(returned.encode(), expected.encode()):
             raise OAuthError(
                 "token_mismatch",
                 "the callback's oauth_token is not the request token this user was sent "
                 "off with; ignore this callback (it may be forged) and start again",
             )
-        verifier = params.get("oauth_verifier", "")
         if not verifier:
             raise OAuthError("parameter_absent", "the callback carries no oauth_verifier")
-        return verifier
+        return verifier.reveal()
 
     def fetch_access_token(self, request_token: RequestToken, verifier: str) -> AccessToken:
         """Step 3: exchange the approved request token for an access token.
@@ -223,11 +243,9 @@ class FlattrAuth:
         :raises ValidationError: for an empty verifier; nothing is sent.
         :raises OAuthError: the server refused (``.problem`` says why).
         """
-        fields = self._call(
-            "/oauth/access_token",
-            request_token,
-            (("oauth_verifier", _validate.verifier(verifier)),),
-        )
+        masked = _validate.verifier(verifier)
+        del verifier  # from here on, only the masked one
+        fields = self._call("/oauth/access_token", request_token, (("oauth_verifier", masked),))
         return AccessToken(fields["oauth_token"], fields["oauth_token_secret"])
 
     def __enter__(self) -> FlattrAuth:

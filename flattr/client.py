@@ -24,7 +24,7 @@ from flattr._http import (
     Request,
     Transport,
 )
-from flattr._redact import mask
+from flattr._redact import Secret, mask
 from flattr.errors import NotFoundError, ValidationError
 from flattr.models import Category, Language, Thing, User
 
@@ -51,22 +51,28 @@ class KeyAndSecret(Protocol):
 TokenLike = KeyAndSecret | tuple[str, str]
 
 
-def _token_pair(token: object) -> tuple[str, str]:
+def _token_pair(token: object) -> tuple[str, Secret]:
     if isinstance(token, tuple | list):
         if len(token) != 2:
             raise ValidationError("access_token", "a pair must be (key, secret)")
-        key, secret = token
+        key, secret = token[0], _wrapped(token[1])
     else:
-        key, secret = getattr(token, "key", None), getattr(token, "secret", None)
+        key, secret = getattr(token, "key", None), _wrapped(getattr(token, "secret", None))
         if key is None or secret is None:
             raise ValidationError(
                 "access_token",
                 "must be an AccessToken, an object with .key and .secret, or a (key, secret) pair",
             )
+    del token  # a pair would show its secret in this frame's locals
     return (
         _validate.credential("access_token.key", key),
-        _validate.credential("access_token.secret", secret),
+        _validate.secret("access_token.secret", secret),
     )
+
+
+def _wrapped(value: object) -> object:
+    """A string secret wrapped at once, anything else as it is (the check names it)."""
+    return Secret(value) if isinstance(value, str) else value
 
 
 def _segment(value: str) -> str:
@@ -121,10 +127,18 @@ class FlattrClient:
         transport: Transport | None = None,
         allow_cleartext_http: bool = False,
     ) -> None:
-        token_key, token_secret = _token_pair(access_token)
+        # Masked before anything can fail: a traceback shows this frame's locals.
+        masked = _wrapped(consumer_secret)
+        del consumer_secret
+        token: object = access_token
+        if isinstance(token, tuple | list) and len(token) == 2:
+            token = (token[0], _wrapped(token[1]))
+        del access_token
+        token_key, token_secret = _token_pair(token)
+        del token
         self._credentials = Credentials(
             _validate.credential("consumer_key", consumer_key),
-            _validate.credential("consumer_secret", consumer_secret),
+            _validate.secret("consumer_secret", masked),
             token_key,
             token_secret,
         )
@@ -140,10 +154,13 @@ class FlattrClient:
         )
 
     def __repr__(self) -> str:
+        # Also called on a half-built client, when a traceback shows __init__'s locals.
+        credentials = getattr(self, "_credentials", None)
+        key = credentials.consumer_key if credentials else ""
+        token = (credentials.token_key or "") if credentials else ""
         return (
-            f"FlattrClient(base_url={self.base_url!r}, "
-            f"consumer_key={mask(self._credentials.consumer_key)!r}, "
-            f"token={mask(self._credentials.token_key or '')!r})"
+            f"FlattrClient(base_url={getattr(self, 'base_url', None)!r}, "
+            f"consumer_key={mask(key)!r}, token={mask(token)!r})"
         )
 
     def __enter__(self) -> FlattrClient:

@@ -146,7 +146,8 @@ def _trimmed(
 
 
 _description_chars = st.one_of(_text_chars, st.sampled_from("\n\t"))
-_tag = _trimmed(1, 30).filter(lambda s: "," not in s)
+# Valid tags: no comma, and not "." or ".." (browse puts tags in path segments).
+_tag = _trimmed(1, 30).filter(lambda s: "," not in s and s not in (".", ".."))
 
 
 @pytest.fixture(scope="module")

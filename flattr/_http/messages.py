@@ -14,6 +14,8 @@ from datetime import UTC
 from typing import Final
 from urllib.parse import urlsplit
 
+from flattr._redact import Secret
+
 __all__ = [
     "FORM_CONTENT_TYPE",
     "Request",
@@ -47,7 +49,7 @@ class Request:
     url: str
     query: tuple[tuple[str, str], ...] = ()
     form: tuple[tuple[str, str], ...] | None = None
-    oauth: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    oauth: tuple[tuple[str, str | Secret], ...] = field(default=(), repr=False)
     idempotent: bool = True
     body: bytes | None = field(default=None, repr=False)
     content_type: str | None = None

@@ -25,6 +25,7 @@ from oauthlib.common import generate_timestamp
 from oauthlib.oauth1.rfc5849 import parameters, signature, utils
 
 from flattr._http.messages import FORM_CONTENT_TYPE, Request, SignedRequest
+from flattr._redact import Secret, reveal
 
 __all__ = [
     "BasicSigner",
@@ -50,9 +51,9 @@ class Credentials:
     """The consumer and (optionally) token a request is signed with."""
 
     consumer_key: str
-    consumer_secret: str = field(repr=False)
+    consumer_secret: str | Secret = field(repr=False)
     token_key: str | None = None
-    token_secret: str | None = field(default=None, repr=False)
+    token_secret: str | Secret | None = field(default=None, repr=False)
 
 
 #: Stand-ins for the per-call values while a request's signature base string
@@ -153,7 +154,7 @@ class _Template:
         self.uri = uri
 
 
-_TemplateKey = tuple[str, str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+_TemplateKey = tuple[str, str, tuple[tuple[str, str], ...]]
 
 
 def _cut(text: str, *marks: str) -> tuple[str, ...] | None:
@@ -192,13 +193,18 @@ class Signer:
 
     def __init__(self, credentials: Credentials) -> None:
         self.credentials = credentials
-        consumer_secret = utils.escape(credentials.consumer_secret)
-        token_secret = utils.escape(credentials.token_secret or "")
-        key = f"{consumer_secret}&{token_secret}"
         # The HMAC keyed once; each signature continues a copy of it, which
-        # skips hashing the key and looking the digest up again.
-        self._mac = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha1)
-        # Keyed by what a template depends on (a form body never gets one):
+        # skips hashing the key and looking the digest up again. The secrets
+        # are revealed inside one expression, never bound to a local.
+        self._mac = hmac.new(
+            (
+                f"{utils.escape(reveal(credentials.consumer_secret))}&"
+                f"{utils.escape(reveal(credentials.token_secret or ''))}"
+            ).encode(),
+            digestmod=hashlib.sha1,
+        )
+        # Keyed by what a template depends on (a form body or token-leg
+        # parameters never get one):
         # a tuple of strings hashes and compares in C, a dataclass in Python.
         self._templates: dict[_TemplateKey, _Template | None] = {}
 
@@ -215,7 +221,12 @@ class Signer:
         nonce = nonce or _new_nonce()
         timestamp = timestamp or generate_timestamp()
         template = None
-        if request.form is None and (ours or (_unreserved(nonce) and _unreserved(timestamp))):
+        # The token legs (with a callback or verifier) are signed in full.
+        if (
+            request.form is None
+            and not request.oauth
+            and (ours or (_unreserved(nonce) and _unreserved(timestamp)))
+        ):
             template = self._template(request)
         if template is None:
             return self._sign_in_full(request, nonce, timestamp)
@@ -255,7 +266,7 @@ class Signer:
         ]
         if credentials.token_key is not None:
             oauth_params.append(("oauth_token", credentials.token_key))
-        oauth_params.extend(request.oauth)
+        oauth_params.extend((name, reveal(value)) for name, value in request.oauth)
         return oauth_params
 
     @staticmethod
@@ -274,7 +285,7 @@ class Signer:
         return _with_extras(request, _uri(request), _prepare_headers(oauth_params), _form(request))
 
     def _template(self, request: Request) -> _Template | None:
-        key = (request.method, request.url, request.query, request.oauth)
+        key = (request.method, request.url, request.query)
         try:
             return self._templates[key]
         except KeyError:

@@ -35,6 +35,7 @@ from flattr._http.deadlines import WATCHDOG, running_until
 from flattr._http.messages import Request, Response
 from flattr._http.proxies import check_proxy_url, chooser, describe_proxy
 from flattr._http.signing import Credentials, RequestSigner, Signer
+from flattr._redact import scrub
 from flattr._version import USER_AGENT
 from flattr.errors import DeadlineExceeded, FlattrError, UncertainResultError, ValidationError
 
@@ -189,6 +190,15 @@ class Transport:
         :raises ResponseTooLargeError: the body exceeded the size limit.
         """
         signer = self._signer_for(auth) if isinstance(auth, Credentials) else auth
+        try:
+            return self._send(request, signer)
+        except BaseException as error:
+            # httplib2's frames and ours hold the signed headers as locals; a
+            # traceback shown with its locals must not carry them to the caller.
+            scrub(error)
+            raise
+
+    def _send(self, request: Request, signer: RequestSigner) -> Response:
         until = time.monotonic() + self.deadline
         attempt = 0
         while True:

@@ -34,11 +34,10 @@ from flattr._http import (
     Response,
     Transport,
 )
-from flattr._redact import mask
+from flattr._redact import mask, scrub, scrubbed
 from flattr.errors import Advice, OAuthError, ValidationError
 from flattr.v2 import _catalog, _json, _responses
 from flattr.v2._models import AccessToken
-from flattr.v2._scrub import scrub, scrubbed
 
 __all__ = ["FlattrAuth", "scope_names"]
 

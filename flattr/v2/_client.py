@@ -25,12 +25,11 @@ from flattr._http import (
     Response,
     Transport,
 )
-from flattr._redact import mask
+from flattr._redact import mask, scrub, scrubbed
 from flattr.errors import Advice, AuthenticationError, NotFoundError, ResponseError, ValidationError
 from flattr.models import Category, Language
 from flattr.v2 import _catalog, _json, _responses
 from flattr.v2._models import AccessToken, Flattr, RateLimit, Subscription, Thing, User
-from flattr.v2._scrub import scrub, scrubbed
 
 __all__ = [
     "FlattrClient",
