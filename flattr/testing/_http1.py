@@ -85,10 +85,7 @@ def parse_head(raw: bytes) -> Head:
     pairs = header_fields(block)
     headers = dict(pairs)
     connection = next((v for k, v in pairs[::-1] if k.lower() == "connection"), "").lower()
-    if version == "HTTP/1.0":
-        keep_alive = connection == "keep-alive"
-    else:
-        keep_alive = connection != "close"
+    keep_alive = connection == "keep-alive" if version == "HTTP/1.0" else connection != "close"
     return Head(method, target, version, block, headers, keep_alive)
 
 

@@ -79,7 +79,9 @@ class RecordedRequest:
         self.method = method
         self.path = path
         self._query = query
-        self._fields = fields[: max(fields.rfind(b"\r\n", 0, HEAD_KEPT), 0)] if cut_fields else fields
+        self._fields = (
+            fields[: max(fields.rfind(b"\r\n", 0, HEAD_KEPT), 0)] if cut_fields else fields
+        )
         self.body = body[:limit] if len(body) > limit else body
         self.body_size = len(body)
         self.truncated = len(body) > limit or cut_fields

@@ -274,9 +274,7 @@ class Loop:
         :returns: how many were shut down.
         """
         with self._lock:
-            victims = [
-                c.sock for c in self._conns.values() if c.state == "idle" or not idle_only
-            ]
+            victims = [c.sock for c in self._conns.values() if c.state == "idle" or not idle_only]
         for sock in victims:
             # The plain-socket method, so an SSLSocket keeps its state for the reader;
             # the selector thread sees the end of the stream and closes it.
@@ -332,7 +330,8 @@ class Loop:
 
     def _accept(self) -> None:
         listener, selector = self._listener, self._selector
-        assert listener is not None and selector is not None
+        assert listener is not None
+        assert selector is not None
         for _ in range(_ACCEPTS):
             try:
                 sock, _ = listener.accept()
@@ -360,9 +359,7 @@ class Loop:
         tls = self._ssl is not None
         if self._ssl is not None:
             try:
-                sock = self._ssl.wrap_socket(
-                    sock, server_side=True, do_handshake_on_connect=False
-                )
+                sock = self._ssl.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
             except (OSError, ValueError):
                 sock.close()
                 return
@@ -382,7 +379,8 @@ class Loop:
             self._read(conn)
 
     def _handshake(self, conn: Connection) -> None:
-        assert isinstance(conn.sock, ssl.SSLSocket) and self._selector is not None
+        assert isinstance(conn.sock, ssl.SSLSocket)
+        assert self._selector is not None
         try:
             conn.sock.do_handshake()
         except ssl.SSLWantReadError:
@@ -410,7 +408,7 @@ class Loop:
                 conn.buf += data
                 # Level-triggered select sees what is left in a plain socket; a TLS
                 # socket may hold decrypted bytes select cannot see, so drain it.
-                if not conn.tls or len(conn.buf) > limit and conn.pending is None:
+                if not conn.tls or (len(conn.buf) > limit and conn.pending is None):
                     break
         except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             pass

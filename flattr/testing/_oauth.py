@@ -90,7 +90,9 @@ def _header_pairs(req: Incoming) -> list[tuple[str, str]]:
         pairs = utils.parse_authorization_header(value)
     except ValueError:
         raise OAuthProblem(
-            "parameter_rejected", "malformed Authorization header", parameters_rejected="Authorization"
+            "parameter_rejected",
+            "malformed Authorization header",
+            parameters_rejected="Authorization",
         ) from None
     return [(k, utils.unescape(v)) for k, v in pairs if k != "realm"]
 
@@ -203,7 +205,8 @@ class Provider:
         stamp, oldest = self._check_timestamp(oauth["oauth_timestamp"])
         self._check_signature(req, oauth, others, consumer, token)
         scope = (consumer.key, token.key if token else "")
-        if not self.nonces.use(scope, oauth["oauth_nonce"], stamp, oldest):
+        now = int(store.clock())
+        if not self.nonces.use(scope, oauth["oauth_nonce"], stamp, oldest, now):
             raise OAuthProblem("nonce_used")
         return Verified(consumer, request_token, access_token, oauth)
 

@@ -196,9 +196,7 @@ class HTTPEngine:
         path, _, query = target.partition("?")
         headers = {k.lower(): v for k, v in head.headers.items()}
         fault = self.faults.take(path)
-        req = _Request(
-            head.method, path, query, head.fields, headers, head.keep_alive, fault, None
-        )
+        req = _Request(head.method, path, query, head.fields, headers, head.keep_alive, fault, None)
         if fault is not None and fault.kind == "drop_before_read":
             return HeadResult(0, req)  # the body is never read
         length, refusal = _body_length(head.method, headers)

@@ -127,7 +127,7 @@ def test_oauth_params_in_a_get_body_are_ignored_on_rest(fake: FakeFlattr) -> Non
 def test_a_get_body_is_not_part_of_the_signature(fake: FakeFlattr) -> None:
     # Signed over the query alone, as PHP saw it; the extra form body changes nothing.
     signer = rest(fake, fake.issue_access_token())
-    uri, headers, _ = signer.client(signature_type=SIGNATURE_TYPE_QUERY).sign(fake.base_url + ME)
+    uri, _, _ = signer.client(signature_type=SIGNATURE_TYPE_QUERY).sign(fake.base_url + ME)
     reply = send(fake, "GET", uri, headers={"Content-Type": FORM}, body=b"extra=1")
     assert reply.status == 200, reply.body
 
