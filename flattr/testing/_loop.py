@@ -57,6 +57,8 @@ class Connection:
     since: float = 0.0
     buf: bytearray = field(default_factory=bytearray)
     pending: HeadResult | None = None
+    #: The token and body a worker is about to answer.
+    job: tuple[Any, bytes] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,7 +455,8 @@ class Loop:
         del conn.buf[: pending.body_length]
         conn.pending = None
         self._hand_over(conn)
-        self._pool.submit(self._work, conn, pending.token, body)
+        conn.job = (pending.token, body)
+        self._pool.submit(self._work, conn)
 
     def _dispatch_refusal(self, conn: Connection, status: int) -> None:
         conn.buf.clear()
@@ -535,8 +538,11 @@ class Loop:
 
     # -- the workers ------------------------------------------------------
 
-    def _work(self, conn: Connection, token: Any, body: bytes) -> None:
+    def _work(self, conn: Connection) -> None:
         keep = False
+        assert conn.job is not None
+        token, body = conn.job
+        conn.job = None
         try:
             # Writes may block (a client that does not read), but never forever.
             conn.sock.settimeout(self.idle_timeout)
@@ -544,6 +550,8 @@ class Loop:
         except OSError:
             log.debug("client went away", exc_info=True)
         finally:
+            # Let go of the body before the next request on this connection can be read.
+            del token, body
             self._finish(conn, keep)
 
     def _refuse_and_close(self, conn: Connection, status: int, message: str) -> None:
