@@ -37,26 +37,19 @@ class RecordedRequest:
     Its :func:`repr` shows no header, body or OAuth value.
     """
 
-    __slots__ = (
-        "_fields",
-        "_oauth",
-        "_query",
-        "body",
-        "body_size",
-        "connection_id",
-        "method",
-        "path",
-        "status",
-        "truncated",
-    )
-
-    method: str
-    path: str
-    body: bytes
-    body_size: int
-    truncated: bool
-    status: int | None
-    connection_id: int
+    # A dict, so that autodoc shows each attribute with its words.
+    __slots__ = {
+        "_fields": None,
+        "_oauth": None,
+        "_query": None,
+        "body": "The body, or its first bytes when :attr:`truncated`.",
+        "body_size": "How many bytes of body arrived.",
+        "connection_id": "Which TCP connection carried it, numbered from 1.",
+        "method": "The HTTP method, as sent (``GET``, ``POST``, ...).",
+        "path": "The path, without the query string, still percent-encoded.",
+        "status": "The status the fake answered, ``None`` when a fault dropped the connection.",
+        "truncated": "Whether :attr:`body` (or the headers) were cut to the log's limits.",
+    }
 
     def __init__(
         self,
