@@ -48,9 +48,13 @@ _METHOD_PEEK = 32
 
 @dataclass(eq=False)
 class Connection:
-    """One accepted connection; owned by the selector thread unless ``busy``."""
+    """One accepted connection; owned by the selector thread unless ``busy``.
+
+    ``id`` is the public number (from 1, again after a reset); ``key`` never repeats.
+    """
 
     id: int
+    key: int
     sock: socket.socket
     tls: bool
     state: State = "idle"
@@ -172,11 +176,13 @@ class Loop:
         self._ssl = ssl_context
         self.idle_timeout = idle_timeout
         self._head_limit = head_limit
+        self._max_workers = max_workers
         self._pool = _Pool(max_workers, "FakeFlattr-worker")
         self._lock = threading.Lock()
         self._conns: dict[int, Connection] = {}
         self._opened = 0
         self._next_id = 0
+        self._keys = 0
         # Owned by the selector thread: connections by the time their clock started.
         self._idle: OrderedDict[int, Connection] = OrderedDict()
         self._reading: OrderedDict[int, Connection] = OrderedDict()
@@ -211,6 +217,8 @@ class Loop:
         self._listener, self._selector = listener, selector
         self._wake_r, self._wake_w = wake_r, wake_w
         self._stopping = False
+        # A fresh pool: the old one's end-of-work markers stay with its own threads.
+        self._pool = _Pool(self._max_workers, "FakeFlattr-worker")
         port = int(listener.getsockname()[1])
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"FakeFlattr:{port}")
         self._thread.start()
@@ -368,17 +376,22 @@ class Loop:
         with self._lock:
             self._opened += 1
             self._next_id += 1
-            conn = Connection(self._next_id, sock, tls, "handshake" if tls else "idle")
-            self._conns[conn.id] = conn
+            self._keys += 1
+            conn = Connection(self._next_id, self._keys, sock, tls, "handshake" if tls else "idle")
+            self._conns[conn.key] = conn
         conn.since = time.monotonic()
         selector.register(sock, selectors.EVENT_READ, conn)
-        (self._reading if tls else self._idle)[conn.id] = conn
+        (self._reading if tls else self._idle)[conn.key] = conn
 
     def _ready(self, conn: Connection, mask: int) -> None:
-        if conn.state == "handshake":
-            self._handshake(conn)
-        elif conn.state in ("idle", "reading"):
-            self._read(conn)
+        try:
+            if conn.state == "handshake":
+                self._handshake(conn)
+            elif conn.state in ("idle", "reading"):
+                self._read(conn)
+        except Exception:  # a bug with one connection must not stop the others
+            log.exception("FakeFlattr failed reading connection %d", conn.id)
+            self._close(conn)
 
     def _handshake(self, conn: Connection) -> None:
         assert isinstance(conn.sock, ssl.SSLSocket)
@@ -472,18 +485,18 @@ class Loop:
 
     def _file(self, conn: Connection, state: State) -> None:
         """Start ``conn``'s clock as idle (or as reading a request)."""
-        self._idle.pop(conn.id, None)
-        self._reading.pop(conn.id, None)
+        self._idle.pop(conn.key, None)
+        self._reading.pop(conn.key, None)
         conn.since = time.monotonic()
-        (self._idle if state == "idle" else self._reading)[conn.id] = conn
+        (self._idle if state == "idle" else self._reading)[conn.key] = conn
         with self._lock:
             conn.state = state
 
     def _hand_over(self, conn: Connection) -> None:
         assert self._selector is not None
         self._selector.unregister(conn.sock)
-        self._idle.pop(conn.id, None)
-        self._reading.pop(conn.id, None)
+        self._idle.pop(conn.key, None)
+        self._reading.pop(conn.key, None)
         with self._lock:
             conn.state = "busy"
 
@@ -500,11 +513,15 @@ class Loop:
             except (OSError, ValueError):  # closed meanwhile
                 self._close(conn)
                 continue
-            self._file(conn, "reading" if conn.buf else "idle")
-            if isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending():
-                self._read(conn)
-            elif conn.buf:
-                self._progress(conn)
+            try:
+                self._file(conn, "reading" if conn.buf else "idle")
+                if isinstance(conn.sock, ssl.SSLSocket) and conn.sock.pending():
+                    self._read(conn)
+                elif conn.buf:
+                    self._progress(conn)  # a pipelined request already here
+            except Exception:
+                log.exception("FakeFlattr failed reading connection %d", conn.id)
+                self._close(conn)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -525,8 +542,8 @@ class Loop:
         if self._selector is not None:
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self._selector.unregister(conn.sock)
-        self._idle.pop(conn.id, None)
-        self._reading.pop(conn.id, None)
+        self._idle.pop(conn.key, None)
+        self._reading.pop(conn.key, None)
         self._forget(conn)
 
     def _forget(self, conn: Connection) -> None:
@@ -534,7 +551,7 @@ class Loop:
             conn.sock.close()
         with self._lock:
             conn.state = "closed"
-            self._conns.pop(conn.id, None)
+            self._conns.pop(conn.key, None)
 
     # -- the workers ------------------------------------------------------
 

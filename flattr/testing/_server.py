@@ -249,9 +249,10 @@ class HTTPEngine:
         self._record(req, body, out.status, conn.id)
         truncate = kind == "truncate"
         close = not req.keep_alive or truncate
-        self._send(conn, req.method, out, close=close, truncate=truncate)
+        # Before the answer goes out, so a client that has it can read the log line.
         # Path only: a query string may hold an oauth_verifier.
         log.debug("%s %s -> %s", req.method, req.path, out.status)
+        self._send(conn, req.method, out, close=close, truncate=truncate)
         return not close
 
     def _incoming(self, req: _Request, body: bytes) -> Incoming:

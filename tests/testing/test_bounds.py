@@ -217,6 +217,9 @@ def test_idle_connections_are_closed_after_the_idle_timeout() -> None:
         with socket.create_connection(("127.0.0.1", fake.port), timeout=5) as slow:
             slow.sendall(b"GET /nowhere HTTP/1.1\r\nHo")  # and never the rest
             assert _closed_by_peer(slow, within=5)
+        deadline = time.monotonic() + 5  # the count drops just after the socket closes
+        while fake._engine.open_connections and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert fake._engine.open_connections == 0
 
 
@@ -229,6 +232,19 @@ def test_slow_clients_hold_no_worker() -> None:
             slow.sendall(b"POST /oauth/request_token HTTP/1.1\r\nContent-Length: 100\r\n\r\nab")
         api = rest(fake, fake.issue_access_token())
         assert api.get(ME).status == 200  # the one worker is free for a client that is ready
+
+
+def test_a_stopped_fake_starts_again() -> None:
+    fake = FakeFlattr()
+    try:
+        for _ in range(3):
+            fake.start()
+            api = rest(fake, fake.issue_access_token())
+            assert api.get(ME).status == 200
+            fake.stop()
+    finally:
+        fake.stop()
+    assert len(fake.requests) == 3
 
 
 def test_pipelined_requests_are_answered_in_order(fake: FakeFlattr) -> None:
