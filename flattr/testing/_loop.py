@@ -431,6 +431,9 @@ class Loop:
             self._close(conn)
             return
         self._progress(conn)
+        sock = conn.sock
+        if isinstance(sock, ssl.SSLSocket) and conn.state in ("idle", "reading") and sock.pending():
+            self._read(conn)  # decrypted bytes that select() cannot see
 
     def _progress(self, conn: Connection) -> None:
         """Hand over the request in ``conn.buf`` once it is whole."""

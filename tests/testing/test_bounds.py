@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -261,6 +262,26 @@ def test_pipelined_requests_are_answered_in_order(fake: FakeFlattr) -> None:
     assert {r.connection_id for r in fake.requests} == {1}
 
 
+def test_big_bodies_and_pipelining_over_tls(fake_flattr_tls: FakeFlattr) -> None:
+    fake = fake_flattr_tls
+    assert fake.ca_bundle is not None
+    context = ssl.create_default_context(cafile=fake.ca_bundle)
+    with (
+        socket.create_connection(("127.0.0.1", fake.port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+    ):
+        body = b"x" * (MIB - 10)
+        head = f"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+        sock.sendall(head.encode() + body + b"GET /after HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while data.count(b"HTTP/1.1 404") < 2:
+            chunk = sock.recv(65536)
+            assert chunk
+            data += chunk
+    first, second = fake.requests
+    assert (first.path, first.body_size, second.path) == ("/nowhere", MIB - 10, "/after")
+
+
 def test_expect_100_continue(fake: FakeFlattr) -> None:
     with socket.create_connection(("127.0.0.1", fake.port), timeout=5) as sock:
         head = b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
@@ -308,6 +329,17 @@ def test_reset_restores_the_state_after_construction(fake: FakeFlattr) -> None:
         assert [r.connection_id for r in fake.requests] == [1, 2]
     finally:
         keep_alive.close()
+
+
+def test_reset_refuses_to_wipe_a_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "fake.sqlite"
+    with FakeFlattr(state=state) as fake:
+        fake.add_user("bob")
+        with pytest.raises(RuntimeError, match="state file"):
+            fake.reset()
+        assert [u.username for u in fake.users] == ["alice", "bob"]
+    with FakeFlattr(state=state) as again:
+        assert [u.username for u in again.users] == ["alice", "bob"]
 
 
 @pytest.fixture
