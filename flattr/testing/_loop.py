@@ -61,6 +61,8 @@ class Connection:
     since: float = 0.0
     buf: bytearray = field(default_factory=bytearray)
     pending: HeadResult | None = None
+    #: How much of ``buf`` is known to hold no end of head (a trickled head is scanned once).
+    scanned: int = 0
     #: The token and body a worker is about to answer.
     job: tuple[Any, bytes] | None = field(default=None, repr=False)
 
@@ -441,12 +443,13 @@ class Loop:
             buf = conn.buf
             while buf[:2] == b"\r\n":  # blank lines before a request are ignored
                 del buf[:2]
-            end = buf.find(b"\r\n\r\n")
+            end = buf.find(b"\r\n\r\n", max(conn.scanned - 3, 0))
             if not _METHOD.match(buf[:_METHOD_PEEK]):
                 # Not HTTP at all (a TLS hello to a plain port, say): answer now, do not wait.
                 self._dispatch_refusal(conn, 400)
                 return
             if end < 0:
+                conn.scanned = len(buf)
                 if len(buf) > self._head_limit:
                     status = 431 if b"\r\n" in buf else 414
                     self._dispatch_refusal(conn, status)
@@ -458,6 +461,7 @@ class Loop:
                 return
             head = bytes(buf[:end])
             del buf[: end + 4]
+            conn.scanned = 0
             result = self._parse_head(conn.id, head)
             conn.pending = result
             if result.interim:
