@@ -206,12 +206,12 @@ class FakeFlattr:
 
         The consumer and the OAuth 2 client keep their keys and secrets and the
         default user comes back as :attr:`user` (same name and id, a new
-        record); every other user, thing, token and API v2 record is gone. The request log and its counts, the
-        connection count, faults, nonces and the consent-page session
-        (:meth:`log_in`) are cleared, and idle keep-alive connections are
-        closed. Settings given to the constructor stay. Meant for one server
-        shared by many tests, reset before each (the ``fake_flattr_shared``
-        fixture).
+        record); every other user, thing, token and API v2 record is gone.
+        The request log and its counts, the connection count, faults, nonces
+        and the consent-page session (:meth:`log_in`) are cleared, and idle
+        keep-alive connections are closed. Settings given to the constructor
+        stay. Meant for one server shared by many tests, reset before each
+        (the ``fake_flattr_shared`` fixture).
 
         :raises RuntimeError: with ``state=``: a state file is kept, never wiped.
         """

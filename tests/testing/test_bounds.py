@@ -331,6 +331,25 @@ def test_reset_restores_the_state_after_construction(fake: FakeFlattr) -> None:
         keep_alive.close()
 
 
+def test_reset_clears_api_v2_and_keeps_the_oauth2_client(fake: FakeFlattr) -> None:
+    app = fake.oauth2_client
+    bearer = fake.issue_v2_token()
+
+    def me(token: str) -> int:
+        return send(
+            fake, "GET", "/rest/v2/user", headers={"Authorization": f"Bearer {token}"}
+        ).status
+
+    assert me(bearer.token) == 200
+    fake.reset()
+    assert me(bearer.token) == 401
+    assert (fake.oauth2_client.client_id, fake.oauth2_client.client_secret) == (
+        app.client_id,
+        app.client_secret,
+    )
+    assert me(fake.issue_v2_token().token) == 200
+
+
 def test_reset_refuses_to_wipe_a_state_file(tmp_path: Path) -> None:
     state = tmp_path / "fake.sqlite"
     with FakeFlattr(state=state) as fake:
