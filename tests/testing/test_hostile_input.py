@@ -69,6 +69,22 @@ def test_numbers_in_paths_never_reach_an_internal_error(fake: FakeFlattr, path: 
     assert INTERNAL not in reply.body
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/rest/v2/users/alice/things?page=%C2%B2",
+        "/rest/v2/users/alice/things?count=" + "1" * 5000,
+        "/rest/v2/users/alice/things?page=" + "9" * 19,
+        "/rest/v2/things/" + "1" * 5000,
+    ],
+)
+def test_numbers_in_api_v2_never_reach_an_internal_error(fake: FakeFlattr, target: str) -> None:
+    bearer = fake.issue_v2_token().token
+    reply = send(fake, "GET", target, headers={"Authorization": f"Bearer {bearer}"})
+    assert reply.status in (400, 404), (reply.status, reply.body)
+    assert INTERNAL not in reply.body
+
+
 @pytest.mark.parametrize("length", ["²", "1" * 5000, "+5", "1_0", " "])
 def test_odd_content_length_is_a_400(fake: FakeFlattr, length: str) -> None:
     with socket.create_connection(("127.0.0.1", fake.port), timeout=5) as sock:
