@@ -25,7 +25,7 @@ def test_fake_scale_benchmark_runs_every_section_with_tiny_counts() -> None:
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     for heading in (
-        "Memory after 300 signed requests",
+        "Memory over 300-request passes",
         "5 unauthenticated 1 MiB POSTs",
         "50 idle keep-alive connections",
         "Start+stop (median)",
@@ -33,9 +33,10 @@ def test_fake_scale_benchmark_runs_every_section_with_tiny_counts() -> None:
     ):
         assert heading in out, heading
     for row in (
-        "RSS growth",
-        "traced growth (2nd pass)",
-        "log length / dropped      650 / 0",
+        "RSS growth, 1st pass",
+        "RSS growth, 2nd pass",
+        "traced growth, 3rd pass",
+        "log length / dropped     1,250 / 0",
         "idle connections        50 open",
         "FakeFlattr / bare (1 ms poll)",
         "added to every pytest start",
