@@ -14,47 +14,51 @@ FlattrAuth(base_url='https://api.flattr.com', consumer_key='cons…', callback_u
 
 from __future__ import annotations
 
+import importlib
 import logging
 import typing
 
-from flattr._http import Transport
 from flattr._version import __version__
-from flattr.auth import FlattrAuth
-from flattr.client import FlattrClient
-from flattr.errors import (
-    Advice,
-    APIError,
-    AuthenticationError,
-    ClientError,
-    ConnectTimeout,
-    DeadlineExceeded,
-    FlattrError,
-    ForbiddenError,
-    NotFoundError,
-    OAuthError,
-    RateLimitError,
-    ReadTimeout,
-    RegistrationError,
-    ResponseError,
-    ResponseTooLargeError,
-    ServerError,
-    TLSError,
-    TokenStoreError,
-    TransportError,
-    TransportTimeout,
-    UncertainResultError,
-    ValidationError,
-)
-from flattr.models import (
-    AccessToken,
-    Category,
-    Language,
-    Owner,
-    RequestToken,
-    Thing,
-    ThingStatus,
-    User,
-)
+
+if typing.TYPE_CHECKING:
+    from flattr._http import Transport
+    from flattr.auth import FlattrAuth
+    from flattr.client import FlattrClient
+    from flattr.errors import (
+        Advice,
+        APIError,
+        AuthenticationError,
+        ClientError,
+        ConnectTimeout,
+        DeadlineExceeded,
+        FlattrError,
+        ForbiddenError,
+        NotFoundError,
+        OAuthError,
+        RateLimitError,
+        ReadTimeout,
+        RegistrationError,
+        ResponseError,
+        ResponseTooLargeError,
+        ServerError,
+        TLSError,
+        TokenStoreError,
+        TransportError,
+        TransportTimeout,
+        UncertainResultError,
+        ValidationError,
+    )
+    from flattr.models import (
+        AccessToken,
+        Category,
+        Language,
+        Owner,
+        RequestToken,
+        Thing,
+        ThingStatus,
+        User,
+    )
+
 
 __all__ = [
     "APIError",
@@ -104,12 +108,10 @@ __all__ = [
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# Documented, and named in signatures, as flattr.Transport: its public home.
-Transport.__module__ = __name__
-
-# flattr.feeds (a dozen dataclasses and its own imports) loads on first use,
-# so that `import flattr` costs little more than its dependencies (see
-# docs/performance.rst); flattr.publish_feed and the rest work as before.
+# Every public name loads on first use: `import flattr` itself costs almost
+# nothing, so importing a submodule alone (the pytest plugin,
+# flattr.testing.pytest_plugin, loads with every pytest run) stays cheap;
+# flattr.FlattrClient, flattr.publish_feed and the rest work as before.
 if typing.TYPE_CHECKING:
     from flattr._autosubmit import auto_submit_url
     from flattr.feeds import (
@@ -137,17 +139,71 @@ _FEEDS_NAMES = frozenset(
 )
 
 
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(_FEEDS_NAMES, "flattr.feeds"),
+    "auto_submit_url": "flattr._autosubmit",
+    "Transport": "flattr._http",
+    "FlattrAuth": "flattr.auth",
+    "FlattrClient": "flattr.client",
+    "APIError": "flattr.errors",
+    "Advice": "flattr.errors",
+    "AuthenticationError": "flattr.errors",
+    "ClientError": "flattr.errors",
+    "ConnectTimeout": "flattr.errors",
+    "DeadlineExceeded": "flattr.errors",
+    "FlattrError": "flattr.errors",
+    "ForbiddenError": "flattr.errors",
+    "NotFoundError": "flattr.errors",
+    "OAuthError": "flattr.errors",
+    "RateLimitError": "flattr.errors",
+    "ReadTimeout": "flattr.errors",
+    "RegistrationError": "flattr.errors",
+    "ResponseError": "flattr.errors",
+    "ResponseTooLargeError": "flattr.errors",
+    "ServerError": "flattr.errors",
+    "TLSError": "flattr.errors",
+    "TokenStoreError": "flattr.errors",
+    "TransportError": "flattr.errors",
+    "TransportTimeout": "flattr.errors",
+    "UncertainResultError": "flattr.errors",
+    "ValidationError": "flattr.errors",
+    "AccessToken": "flattr.models",
+    "Category": "flattr.models",
+    "Language": "flattr.models",
+    "Owner": "flattr.models",
+    "RequestToken": "flattr.models",
+    "Thing": "flattr.models",
+    "ThingStatus": "flattr.models",
+    "User": "flattr.models",
+}
+
+
+def _public_transport() -> None:
+    # Documented, and named in signatures, as flattr.Transport: its public home.
+    from flattr._http import Transport
+
+    Transport.__module__ = __name__
+
+
 def __getattr__(name: str) -> object:
-    if name == "auto_submit_url":  # with flattr.v2's catalogue, also on first use
-        from flattr._autosubmit import auto_submit_url
-
-        return auto_submit_url
-    if name in _FEEDS_NAMES:
-        from flattr import feeds
-
-        return getattr(feeds, name)
+    home = _HOMES.get(name)
+    if home is not None:
+        value = getattr(importlib.import_module(home), name)
+        _public_transport()
+        globals()[name] = value
+        return value
+    if not name.startswith("__"):
+        # A submodule used as an attribute (flattr.errors.X) after `import flattr`.
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+        else:
+            _public_transport()
+            return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_FEEDS_NAMES, "auto_submit_url"})
+    return sorted({*globals(), *_HOMES})

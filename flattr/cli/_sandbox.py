@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = ["run_sandbox"]
 
-#: Requests the fake remembers are dropped this often (seconds), so a
-#: sandbox left running for days does not grow without bound.
-_FORGET_EVERY = 60.0
+#: Requests a sandbox remembers: the log is bounded, so one left running
+#: for weeks stays the same size.
+_RECORDED = 1000
 
 
 def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,7 +96,7 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
 
     state: str | None = None if args.state is None else os.path.expanduser(args.state)
     try:
-        fake = FakeFlattr(port=args.port, state=state)
+        fake = FakeFlattr(port=args.port, state=state, max_recorded=_RECORDED)
     except StateError as exc:
         raise CLIError(f"--state: {exc}") from None
     try:
@@ -146,8 +146,8 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
         ]
         print("\n".join(lines), file=out, flush=True)
         event = stop or threading.Event()
-        while not event.wait(_FORGET_EVERY):
-            fake.clear_requests()
+        while not event.wait(3600):  # a timed wait, so Ctrl-C is seen everywhere
+            pass
     except KeyboardInterrupt:
         pass  # Ctrl-C is how a sandbox ends, whenever it comes
     except StateError as exc:

@@ -32,16 +32,42 @@ Example, signing by hand with oauthlib:
 (200, True)
 
 The pytest plugin (:mod:`flattr.testing.pytest_plugin`) offers the
-fixtures ``fake_flattr`` and ``fake_flattr_tls``.
+fixtures ``fake_flattr``, ``fake_flattr_tls`` and, for large suites,
+``fake_flattr_shared`` (one server, reset before each test).
 """
 
-from ._browser import ConsentError, ConsentResult, OAuth2Consent
-from ._fake import FakeFlattr
-from ._faults import FAULT_KINDS
-from ._server import RecordedRequest
-from ._state import StateError, StateFileError, StateInUseError, StateVersionError
-from ._store import Consumer, Credentials, FakeThing, FakeUser
-from ._v2store import BearerToken, OAuth2Client
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from ._browser import ConsentError, ConsentResult, OAuth2Consent
+    from ._fake import FakeFlattr
+    from ._faults import FAULT_KINDS
+    from ._log import RecordedRequest
+    from ._state import StateError, StateFileError, StateInUseError, StateVersionError
+    from ._store import Consumer, Credentials, FakeThing, FakeUser
+    from ._v2store import BearerToken, OAuth2Client
+
+# Loaded on first use, so that the pytest plugin (a submodule) costs nothing
+# until a fixture runs.
+_HOMES = {
+    "BearerToken": "._v2store",
+    "ConsentError": "._browser",
+    "ConsentResult": "._browser",
+    "Consumer": "._store",
+    "Credentials": "._store",
+    "FAULT_KINDS": "._faults",
+    "FakeFlattr": "._fake",
+    "FakeThing": "._store",
+    "FakeUser": "._store",
+    "OAuth2Client": "._v2store",
+    "OAuth2Consent": "._browser",
+    "RecordedRequest": "._log",
+    "StateError": "._state",
+    "StateFileError": "._state",
+    "StateInUseError": "._state",
+    "StateVersionError": "._state",
+}
 
 __all__ = [
     "BearerToken",
@@ -61,3 +87,16 @@ __all__ = [
     "StateInUseError",
     "StateVersionError",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

@@ -67,6 +67,16 @@ class FakeFlattr:
         ``early-2012`` (5000/h, two rate headers, no ``full``, no
         subscriptions) or ``2014`` (``no_money``, ``hidden`` as 0/1,
         ``flattrs_user_count`` as a string, user ``id`` and ``active_supporter``).
+    :param max_recorded: requests :attr:`requests` keeps, the oldest dropped
+        first (counted in :attr:`requests_dropped`); ``None`` keeps all.
+    :param max_recorded_body: bytes of each request body the log keeps;
+        longer bodies are kept cut (:attr:`~flattr.testing.RecordedRequest.truncated`).
+    :param record_requests: record requests at all (see :attr:`recording`).
+    :param idle_timeout: seconds a connection may stay silent (or take to
+        send one request) before the server closes it.
+    :param max_workers: requests answered at once; more wait their turn.
+    :param max_nonces: nonces remembered at once; past that, the oldest
+        timestamps are refused so that no request can be replayed.
     """
 
     def __init__(
@@ -82,14 +92,27 @@ class FakeFlattr:
         v2_rate_limit: int | None = None,
         v2_mode: str = "late-2012",
         state: str | os.PathLike[str] | None = None,
+        max_recorded: int | None = 5000,
+        max_recorded_body: int = 4096,
+        record_requests: bool = True,
+        idle_timeout: float = 60.0,
+        max_workers: int = 32,
+        max_nonces: int = 10_000,
     ) -> None:
         if v2_mode not in MODES:
             raise ValueError(f"v2_mode must be one of {MODES}, not {v2_mode!r}")
+        self._clock = clock
+        self._tolerance = timestamp_tolerance
+        self._rate_limit = rate_limit
+        self._v2_rate_limit = v2_rate_limit
+        self._v2_mode = v2_mode
+        self._max_nonces = max_nonces
+        self._state = state
         self._store = Store(clock, state)
         self._v2 = V2Store(self._store)
         self._oauth2 = OAuth2Provider(self._v2, lambda: self.session_user)
         self._v2rest = V2Rest(self._store, self._v2, v2_rate_limit, v2_mode)
-        self._provider = Provider(self._store, timestamp_tolerance)
+        self._provider = Provider(self._store, timestamp_tolerance, max_nonces)
         self._rest = Rest(self._store, self._provider, rate_limit)
         self._session_user: FakeUser | None = None
         self._authorizer = Authorizer(self._store, lambda: self.session_user)
@@ -102,21 +125,22 @@ class FakeFlattr:
         try:
             context = self._make_tls(host) if tls else None
             self._engine = HTTPEngine(
-                self._respond, host=host, port=port, ssl_context=context, latency=latency
+                self._respond,
+                host=host,
+                port=port,
+                ssl_context=context,
+                latency=latency,
+                max_recorded=max_recorded,
+                max_recorded_body=max_recorded_body,
+                record=record_requests,
+                max_workers=max_workers,
+                idle_timeout=idle_timeout,
             )
             self._consumer = first_consumer or self._store.add_consumer(None, None, "Example app")
             self._oauth2_client = self._v2.add_client(
                 None, None, "https://127.0.0.1/flattr/callback", "Example app"
             )
-            first_user = first_user or self.add_user(
-                "alice",
-                firstname="Alice",
-                lastname="Example",
-                city="Lund",
-                country="Sweden",
-                email="alice@example.org",
-                description="Writes about birds.",
-            )
+            first_user = first_user or self._add_default_user()
         except BaseException:
             # Let go of the state file now, not whenever the object is collected.
             self._store.close()
@@ -165,6 +189,51 @@ class FakeFlattr:
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
+
+    def _add_default_user(self) -> FakeUser:
+        return self.add_user(
+            "alice",
+            firstname="Alice",
+            lastname="Example",
+            city="Lund",
+            country="Sweden",
+            email="alice@example.org",
+            description="Writes about birds.",
+        )
+
+    def reset(self) -> None:
+        """Go back to the state right after construction, without restarting.
+
+        The consumer and the OAuth 2 client keep their keys and secrets and the
+        default user comes back as :attr:`user` (same name and id, a new
+        record); every other user, thing, token and API v2 record is gone.
+        The request log and its counts, the connection count, faults, nonces
+        and the consent-page session (:meth:`log_in`) are cleared, and idle
+        keep-alive connections are closed. Settings given to the constructor
+        stay. Meant for one server shared by many tests, reset before each
+        (the ``fake_flattr_shared`` fixture).
+
+        :raises RuntimeError: with ``state=``: a state file is kept, never wiped.
+        """
+        if self._state is not None:
+            raise RuntimeError("reset() would wipe the state file; use a FakeFlattr without state=")
+        consumer, app = self._consumer, self._oauth2_client
+        store = Store(self._clock)
+        store.add_consumer(consumer.key, consumer.secret, consumer.name)
+        v2 = V2Store(store)
+        provider = Provider(store, self._tolerance, self._max_nonces)
+        self._store, self._v2, self._provider = store, v2, provider
+        self._oauth2 = OAuth2Provider(v2, lambda: self.session_user)
+        self._v2rest = V2Rest(store, v2, self._v2_rate_limit, self._v2_mode)
+        self._rest = Rest(store, provider, self._rate_limit)
+        self._authorizer = Authorizer(store, lambda: self.session_user)
+        self._consumer = store.consumers[consumer.key]
+        self._oauth2_client = v2.add_client(
+            app.client_id, app.client_secret, app.redirect_uri, app.name
+        )
+        self._session_user = None
+        self.user = self._add_default_user()
+        self._engine.reset()
 
     def __enter__(self) -> FakeFlattr:
         return self.start()
@@ -536,8 +605,31 @@ class FakeFlattr:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far (a copy), oldest first."""
+        """The recorded requests (a copy), oldest first.
+
+        The last ``max_recorded`` requests (5,000 unless the constructor
+        said otherwise); older ones are dropped and counted in
+        :attr:`requests_dropped`.
+        """
         return self._engine.requests
+
+    @property
+    def requests_dropped(self) -> int:
+        """Requests received but not in :attr:`requests`.
+
+        Pushed out by ``max_recorded``, or not recorded while
+        :attr:`recording` was off. :meth:`clear_requests` does not count.
+        """
+        return self._engine.log.dropped
+
+    @property
+    def recording(self) -> bool:
+        """Whether requests are recorded; set it to ``False`` to stop (and back to resume)."""
+        return self._engine.log.enabled
+
+    @recording.setter
+    def recording(self, on: bool) -> None:
+        self._engine.log.enabled = on
 
     def requests_to(self, path_prefix: str, method: str | None = None) -> list[RecordedRequest]:
         """The recorded requests whose path starts with ``path_prefix``.

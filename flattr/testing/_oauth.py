@@ -3,9 +3,14 @@
 Signatures are recomputed with the RFC 5849 building blocks of
 :mod:`oauthlib.oauth1.rfc5849.signature`, from the scheme and ``Host`` the
 request really arrived with. OAuth parameters may come in the
-``Authorization`` header, the query string or a form body; when one appears
-in more than one place, the copies must agree (the 2010 PHP library sent
-them twice).
+``Authorization`` header, the query string or the form body of a POST (PHP
+filled its form fields for POST only, so a GET's body is never read); when
+one appears in more than one place, the copies must agree (the 2010 PHP
+library sent them twice).
+
+Failures follow the OAuth Problem Reporting extension: ``oauth_problem``,
+and each of its other parameters (``oauth_acceptable_timestamps``,
+``oauth_parameters_absent``, ...) as a parameter of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from urllib.parse import urlencode, urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature, utils
 
+from ._limits import ascii_int
+from ._nonces import NonceBook
 from ._store import AccessToken, Consumer, RequestToken, Store
 from ._wire import FORM_TYPE, Incoming, Outgoing
 
@@ -43,17 +50,23 @@ class OAuthProblem(Exception):
     """A request failed OAuth; ``problem`` is the Problem Reporting name.
 
     :param problem: e.g. ``signature_invalid``.
-    :param advice: optional plain-words hint (never a secret).
+    :param advice: optional plain-words hint (never a secret), sent as
+        ``oauth_problem_advice``.
+    :param reported: the extension's other parameters, without the
+        ``oauth_`` prefix: ``acceptable_timestamps="low-high"``,
+        ``acceptable_versions``, ``parameters_absent`` and
+        ``parameters_rejected`` (names joined with ``&``).
     """
 
-    def __init__(self, problem: str, advice: str = "") -> None:
+    def __init__(self, problem: str, advice: str = "", **reported: str) -> None:
         super().__init__(problem)
         self.problem = problem
         self.advice = advice
+        self.reported = {f"oauth_{name}": value for name, value in reported.items()}
 
     def as_form(self) -> Outgoing:
         """The answer on the OAuth endpoints: 401 with a form-encoded body."""
-        fields = {"oauth_problem": self.problem}
+        fields = {"oauth_problem": self.problem, **self.reported}
         if self.advice:
             fields["oauth_problem_advice"] = self.advice
         return Outgoing(401, FORM_TYPE, urlencode(fields).encode())
@@ -76,7 +89,11 @@ def _header_pairs(req: Incoming) -> list[tuple[str, str]]:
     try:
         pairs = utils.parse_authorization_header(value)
     except ValueError:
-        raise OAuthProblem("parameter_rejected", "malformed Authorization header") from None
+        raise OAuthProblem(
+            "parameter_rejected",
+            "malformed Authorization header",
+            parameters_rejected="Authorization",
+        ) from None
     return [(k, utils.unescape(v)) for k, v in pairs if k != "realm"]
 
 
@@ -89,7 +106,7 @@ def split_params(req: Incoming) -> tuple[dict[str, str], list[tuple[str, str]]]:
         within one place or disagrees between places.
     """
     try:
-        form = req.form_pairs()
+        form = req.form_pairs() if req.method == "POST" else []
     except UnicodeDecodeError:
         raise OAuthProblem("parameter_rejected", "the form body is not UTF-8") from None
     oauth: dict[str, str] = {}
@@ -101,10 +118,14 @@ def split_params(req: Incoming) -> tuple[dict[str, str], list[tuple[str, str]]]:
                 others.append((name, value))
                 continue
             if name in seen:
-                raise OAuthProblem("parameter_rejected", f"{name} given twice")
+                raise OAuthProblem(
+                    "parameter_rejected", f"{name} given twice", parameters_rejected=name
+                )
             seen.add(name)
             if oauth.setdefault(name, value) != value:
-                raise OAuthProblem("parameter_rejected", f"{name} differs between places")
+                raise OAuthProblem(
+                    "parameter_rejected", f"{name} differs between places", parameters_rejected=name
+                )
     return oauth, others
 
 
@@ -123,8 +144,8 @@ def valid_callback(callback: str) -> bool:
     """
     if callback == "oob":
         return True
-    if any(ord(c) <= 32 or ord(c) == 127 for c in callback):
-        return False  # no spaces or controls: it ends up in a Location header
+    if not callback.isascii() or any(ord(c) <= 32 or ord(c) == 127 for c in callback):
+        return False  # a URL is ASCII, without spaces or controls: it ends up in a Location header
     try:
         parts = urlsplit(callback)
     except ValueError:
@@ -137,12 +158,14 @@ class Provider:
 
     :param store: the shared state.
     :param timestamp_tolerance: seconds a timestamp may differ from
-        ``store.clock()``; also the nonce memory.
+        ``store.clock()``; also how long a nonce is remembered.
+    :param max_nonces: nonces remembered at once (see :class:`NonceBook`).
     """
 
-    def __init__(self, store: Store, timestamp_tolerance: float) -> None:
+    def __init__(self, store: Store, timestamp_tolerance: float, max_nonces: int = 10_000) -> None:
         self.store = store
         self.tolerance = timestamp_tolerance
+        self.nonces = NonceBook(max_nonces)
 
     def verify(
         self, req: Incoming, kind: TokenKind, *, also_required: tuple[str, ...] = ()
@@ -157,9 +180,9 @@ class Provider:
         required = _REQUIRED + (("oauth_token",) if kind != "none" else ()) + also_required
         missing = [name for name in required if not oauth.get(name)]
         if missing:
-            raise OAuthProblem("parameter_absent", "oauth_parameters_absent=" + "&".join(missing))
+            raise OAuthProblem("parameter_absent", parameters_absent="&".join(missing))
         if oauth.get("oauth_version", "1.0") != "1.0":
-            raise OAuthProblem("version_rejected", "oauth_acceptable_versions=1.0-1.0")
+            raise OAuthProblem("version_rejected", acceptable_versions="1.0-1.0")
         if oauth["oauth_signature_method"] != "HMAC-SHA1":
             raise OAuthProblem("signature_method_rejected", "use HMAC-SHA1")
         store = self.store
@@ -179,22 +202,27 @@ class Provider:
             or (access_token is not None and access_token.revoked)
         ):
             raise OAuthProblem("token_rejected", f"not a valid {kind} token for this consumer")
-        self._check_timestamp(oauth["oauth_timestamp"])
+        stamp, oldest = self._check_timestamp(oauth["oauth_timestamp"])
         self._check_signature(req, oauth, others, consumer, token)
-        window = 2 * self.tolerance
-        token_key = token.key if token else ""
-        if not store.use_nonce(consumer.key, token_key, oauth["oauth_nonce"], window):
+        scope = (consumer.key, token.key if token else "")
+        now = int(store.clock())
+        if not self.nonces.use(scope, oauth["oauth_nonce"], stamp, oldest, now):
             raise OAuthProblem("nonce_used")
         return Verified(consumer, request_token, access_token, oauth)
 
-    def _check_timestamp(self, stamp: str) -> None:
+    def _check_timestamp(self, text: str) -> tuple[int, int]:
+        """The timestamp, and the lowest one the tolerance accepts now.
+
+        :raises OAuthProblem: ``timestamp_refused``, with the acceptable range.
+        """
         now = int(self.store.clock())
-        low, high = int(now - self.tolerance), int(now + self.tolerance)
-        advice = f"oauth_acceptable_timestamps={low}-{high}"
-        if not stamp.isascii() or not stamp.isdigit():
-            raise OAuthProblem("timestamp_refused", advice)
-        if not low <= int(stamp) <= high:
-            raise OAuthProblem("timestamp_refused", advice)
+        oldest, high = int(now - self.tolerance), int(now + self.tolerance)
+        floor = self.nonces.floor
+        low = oldest if floor is None else max(oldest, floor + 1)
+        stamp = ascii_int(text)
+        if stamp is None or not low <= stamp <= high:
+            raise OAuthProblem("timestamp_refused", acceptable_timestamps=f"{low}-{high}")
+        return stamp, oldest
 
     def _check_signature(
         self,

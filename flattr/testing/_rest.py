@@ -27,6 +27,7 @@ from flattr._catalog import (
 )
 
 from . import _xmlout
+from ._limits import ascii_int
 from ._oauth import OAuthProblem, Provider
 from ._store import AccessToken, FakeThing, FakeUser, Store
 from ._wire import XML_TYPE, Incoming, Outgoing
@@ -184,7 +185,11 @@ class Rest:
         return _ok(_xmlout.envelope(nodes))
 
     def _thing_or_404(self, ident: str) -> FakeThing:
-        thing = self.store.find_thing(_segment(ident))
+        text = _segment(ident)
+        # Only a 32-hex id or a plain number can name a thing; nothing else reaches int().
+        if ascii_int(text) is None and not (len(text) == 32 and text.isascii() and text.isalnum()):
+            raise RestError(404, "thing not found")
+        thing = self.store.find_thing(text)
         if thing is None:
             raise RestError(404, "thing not found")
         return thing
@@ -203,7 +208,8 @@ class Rest:
         """R2 ``user/get/id/<id>``."""
         ident = _segment(call.args[0])
         with self.store.lock:
-            user = self.store.users.get(int(ident)) if ident.isdigit() else None
+            number = ascii_int(ident)
+            user = None if number is None else self.store.users.get(number)
         if user is None:
             raise RestError(404, "user not found")
         return self._user_doc(call, user)
@@ -238,7 +244,8 @@ class Rest:
             if not ident:
                 owner: FakeUser | None = call.user
             else:
-                owner = self.store.users.get(int(ident)) if ident.isdigit() else None
+                number = ascii_int(ident)
+                owner = None if number is None else self.store.users.get(number)
             if owner is None:
                 raise RestError(404, "user not found")
             things = [t for t in self.store.things_of(owner) if not t.hidden or owner is call.user]
@@ -323,7 +330,7 @@ class Rest:
             return lambda t: t.category in wanted
         if key == "language":
             return lambda t: t.language in wanted
-        ids = {int(w) for w in wanted if w.isdigit()}
+        ids = {n for n in map(ascii_int, wanted) if n is not None}
         return lambda t: t.owner.id in ids or t.owner.username.casefold() in folded
 
 

@@ -1,151 +1,65 @@
-"""The HTTP layer: a threaded HTTP/1.1 server with recording and fault injection.
+"""The HTTP layer: HTTP/1.1 keep-alive serving with recording and fault injection.
 
-:class:`HTTPEngine` runs a :class:`~http.server.ThreadingHTTPServer` on a
-daemon thread, keeps connections alive (every answer has a
-``Content-Length``), records each request, fires armed faults and hands
+:class:`HTTPEngine` serves through a :class:`~flattr.testing._loop.Loop` (one
+selector thread that reads requests whole, a bounded pool of workers that
+answer them), keeps connections alive (every answer has a
+``Content-Length``), records each request in a bounded
+:class:`~flattr.testing._log.RequestLog`, fires armed faults and hands
 everything else to an application callable ``Incoming -> Outgoing``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import ssl
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from ._faults import REPLACING, Fault, FaultBook, oversize_body, replacement
-from ._oauth import lenient_params
+from ._http1 import BadHead, Head, answer_head, parse_head
+from ._limits import HEAD_LIMIT, MAX_BODY, ascii_int
+from ._log import RecordedRequest, RequestLog
+from ._loop import Connection, HeadResult, Loop
 from ._wire import XML_TYPE, Incoming, Outgoing
 from ._xmlout import error_document
 
+__all__ = ["MAX_BODY", "HTTPEngine", "RecordedRequest"]
+
 log = logging.getLogger(__name__)
 
-#: Largest request body the fake reads (bigger ones get 413).
-MAX_BODY = 1024 * 1024
-
 App = Callable[[Incoming], Outgoing]
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedRequest:
-    """One request the fake received, as it arrived.
-
-    ``query`` maps each name to all its values; ``oauth_params`` holds the
-    OAuth parameters from wherever they came (header, query or form);
-    ``status`` is what the fake answered (``None`` when a fault dropped the
-    connection); ``connection_id`` numbers the TCP connection, from 1.
-    Its :func:`repr` shows no header, body or OAuth value.
-    """
+@dataclass(slots=True)
+class _Request:
+    """A request whose head has been read, waiting for its body and a worker."""
 
     method: str
     path: str
-    query: dict[str, list[str]] = field(repr=False)
-    headers: dict[str, str] = field(repr=False)
-    body: bytes = field(repr=False)
-    oauth_params: dict[str, str] = field(repr=False)
-    status: int | None
-    connection_id: int
-
-    def header(self, name: str) -> str | None:
-        """One header's value by case-insensitive name, or ``None``."""
-        wanted = name.lower()
-        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default backlog of 5 resets a burst of parallel clients.
-    request_queue_size = 128
-    engine: HTTPEngine
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        sock, addr = self.socket.accept()
-        context = self.engine.ssl_context
-        if context is not None:
-            sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        return sock, addr
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection from %s failed", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "FakeFlattr/0.1"
-    sys_version = ""
-    timeout = 60
-    server: _Server
-    conn_id = 0
-
-    def setup(self) -> None:
-        # Headers and body go out in separate writes; without NODELAY, Nagle's
-        # algorithm and the client's delayed ACK add ~40 ms per kept-alive answer.
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.conn_id = self.server.engine.opened(self.request)
-        if isinstance(self.request, ssl.SSLSocket):
-            # Handshake before setup() makes the socket's file objects, so a
-            # failed handshake leaves nothing holding the socket open.
-            try:
-                self.request.do_handshake()
-            except BaseException:
-                self.request.close()
-                self.server.engine.closed(self.conn_id)  # finish() will not run
-                raise
-        super().setup()
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.engine.closed(self.conn_id)
-
-    def handle_one_request(self) -> None:
-        engine = self.server.engine
-        engine.set_idle(self.conn_id, True)
-        try:
-            self.raw_requestline = self.rfile.readline(65537)
-        except (OSError, ValueError):
-            self.close_connection = True
-            return
-        finally:
-            engine.set_idle(self.conn_id, False)
-        if not self.raw_requestline:
-            self.close_connection = True
-            return
-        if len(self.raw_requestline) > 65536:
-            self.send_error(414)
-            return
-        if not self.parse_request():
-            return
-        try:
-            engine.serve(self)
-        except OSError:
-            log.debug("client went away", exc_info=True)
-            self.close_connection = True
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # Path only: a query string may hold an oauth_verifier.
-        log.debug("%s %s -> %s", self.command, self.path.split("?", 1)[0], code)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http: " + format, *args)
+    query: str
+    fields: bytes = field(repr=False)
+    headers: dict[str, str] = field(repr=False)  # lower-cased names
+    keep_alive: bool
+    fault: Fault | None
+    refusal: Outgoing | None
 
 
 class HTTPEngine:
-    """Serves ``app`` over HTTP(S) on a background thread.
+    """Serves ``app`` over HTTP(S) on background threads.
 
     :param app: answers each request that no fault replaces.
     :param host: address to bind.
     :param port: port to bind (0: any free port).
     :param ssl_context: server-side TLS context, or ``None`` for plain HTTP.
     :param latency: seconds to wait before every answer.
+    :param max_recorded: requests the log keeps (``None``: all).
+    :param max_recorded_body: bytes of each body the log keeps.
+    :param record: whether to record requests at all.
+    :param max_workers: requests answered at once.
+    :param idle_timeout: seconds before a silent connection is closed.
     """
 
     def __init__(
@@ -156,53 +70,53 @@ class HTTPEngine:
         port: int,
         ssl_context: ssl.SSLContext | None,
         latency: float,
+        max_recorded: int | None = 5000,
+        max_recorded_body: int = 4096,
+        record: bool = True,
+        max_workers: int = 32,
+        idle_timeout: float = 60.0,
     ) -> None:
         self.app = app
         self.ssl_context = ssl_context
         self.latency = latency
         self.faults = FaultBook()
-        self._host, self._port = host, port
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._conns: dict[int, tuple[socket.socket, bool]] = {}
-        self._opened = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self.log = RequestLog(max_recorded, max_recorded_body, record)
+        self._host = host
+        self._port: int | None = None
+        self._loop = Loop(
+            host=host,
+            port=port,
+            parse_head=self._parse_head,
+            handle=self._serve,
+            refuse=self._refuse,
+            ssl_context=ssl_context,
+            max_workers=max_workers,
+            idle_timeout=idle_timeout,
+            head_limit=HEAD_LIMIT,
+        )
+        self._bind_port = port
 
     # -- lifecycle --------------------------------------------------------
 
     def start(self) -> None:
-        """Bind and serve on a daemon thread."""
-        if self._server is not None:
+        """Bind and serve on background threads."""
+        if self._port is not None:
             raise RuntimeError("already started")
-        server = _Server((self._host, self._port), _Handler)
-        server.engine = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            daemon=True,
-            name=f"FakeFlattr:{self.port}",
-        )
-        self._thread.start()
+        self._port = self._loop.start()
 
     def stop(self) -> None:
         """Stop serving, close every connection and the listening socket."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
+        if self._port is None:
             return
-        server.shutdown()
-        self.close_connections(idle_only=False)
-        server.server_close()
-        thread.join()
-        self._server = self._thread = None
+        self._loop.stop()
+        self._port = None
 
     @property
     def port(self) -> int:
         """The bound port."""
-        if self._server is None:
+        if self._port is None:
             raise RuntimeError("not started")
-        return int(self._server.server_address[1])
+        return self._port
 
     @property
     def base_url(self) -> str:
@@ -212,123 +126,139 @@ class HTTPEngine:
 
     # -- connections ------------------------------------------------------
 
-    def opened(self, sock: socket.socket) -> int:
-        """Count a new connection; returns its id."""
-        with self._lock:
-            self._opened += 1
-            self._conns[self._opened] = (sock, False)
-            return self._opened
-
-    def closed(self, conn_id: int) -> None:
-        """Forget a finished connection."""
-        with self._lock:
-            self._conns.pop(conn_id, None)
-
-    def set_idle(self, conn_id: int, idle: bool) -> None:
-        """Mark a connection as waiting for its next request (or not)."""
-        with self._lock:
-            if conn_id in self._conns:
-                self._conns[conn_id] = (self._conns[conn_id][0], idle)
-
     @property
     def connections_opened(self) -> int:
         """TCP connections accepted so far."""
-        with self._lock:
-            return self._opened
+        return self._loop.connections_opened
+
+    @property
+    def open_connections(self) -> int:
+        """TCP connections open now."""
+        return self._loop.open_connections
+
+    @property
+    def worker_threads(self) -> int:
+        """Threads answering requests (at most ``max_workers``)."""
+        return self._loop.worker_threads
 
     def close_connections(self, *, idle_only: bool) -> int:
         """Shut down kept-alive connections (all, or only idle ones).
 
         :returns: how many were shut down.
         """
-        with self._lock:
-            victims = [s for s, idle in self._conns.values() if idle or not idle_only]
-        for sock in victims:
-            # The plain-socket method, so an SSLSocket keeps its state for the reader.
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        return len(victims)
+        return self._loop.close_connections(idle_only=idle_only)
+
+    def reset(self) -> None:
+        """Clear the log and its counts, the faults, idle connections and the connection count."""
+        self.log.clear(counts=True)
+        self.faults.clear()
+        self._loop.close_connections(idle_only=True)
+        self._loop.reset_count()
 
     # -- recording --------------------------------------------------------
 
     @property
     def requests(self) -> list[RecordedRequest]:
         """A copy of the request log, oldest first."""
-        with self._lock:
-            return list(self._requests)
+        return self.log.entries
 
     def clear_requests(self) -> None:
         """Empty the request log."""
-        with self._lock:
-            self._requests.clear()
+        self.log.clear()
 
-    def _record(
-        self, req: Incoming, raw_headers: Mapping[str, str], status: int | None, conn_id: int
-    ) -> None:
-        entry = RecordedRequest(
+    def _record(self, req: _Request, body: bytes, status: int | None, conn_id: int) -> None:
+        self.log.add(
             method=req.method,
             path=req.path,
-            query=parse_qs(req.query, keep_blank_values=True),
-            headers=dict(raw_headers),
-            body=req.body,
-            oauth_params=lenient_params(req),
+            query=req.query,
+            fields=req.fields,
+            body=body,
             status=status,
             connection_id=conn_id,
         )
-        with self._lock:
-            self._requests.append(entry)
 
-    # -- serving one request ----------------------------------------------
+    # -- reading a request (selector thread) ------------------------------
 
-    def serve(self, handler: _Handler) -> None:
-        """Read, record, fault or answer one parsed request."""
-        target = handler.path
+    def _parse_head(self, conn_id: int, raw: bytes) -> HeadResult:
+        """Decide, from the head alone, how much body to read and whether to refuse."""
+        try:
+            head = parse_head(raw)
+        except BadHead as bad:
+            refused = _Request("GET", "", "", b"", {}, False, None, _plain(bad.status, bad.message))
+            return HeadResult(0, refused)
+        target = head.target
         if target.startswith(("http://", "https://")):
-            parts = urlsplit(target)
+            try:
+                parts = urlsplit(target)
+            except ValueError:
+                return HeadResult(0, self._bare_refusal(head, 400, "bad request target"))
             target = parts.path + (f"?{parts.query}" if parts.query else "")
         path, _, query = target.partition("?")
-        raw_headers = dict(handler.headers.items())
-        headers = {k.lower(): v for k, v in raw_headers.items()}
-        host = headers.get("host") or f"{self._host}:{self.port}"
-        scheme = "https" if self.ssl_context else "http"
+        headers = {k.lower(): v for k, v in head.headers.items()}
         fault = self.faults.take(path)
+        req = _Request(head.method, path, query, head.fields, headers, head.keep_alive, fault, None)
+        if fault is not None and fault.kind == "drop_before_read":
+            return HeadResult(0, req)  # the body is never read
+        length, refusal = _body_length(head.method, headers)
+        if refusal is not None:
+            req.refusal, req.keep_alive = refusal, False
+            return HeadResult(0, req)
+        expect = headers.get("expect", "").lower() == "100-continue"
+        interim = _CONTINUE if expect and length and head.version == "HTTP/1.1" else b""
+        return HeadResult(length, req, interim)
+
+    @staticmethod
+    def _bare_refusal(head: Head, status: int, message: str) -> _Request:
+        return _Request(head.method, "", "", b"", {}, False, None, _plain(status, message))
+
+    # -- answering (a worker) ---------------------------------------------
+
+    def _serve(self, conn: Connection, req: _Request, body: bytes) -> bool:
+        """Record, fault or answer one request; tell whether the connection stays open."""
+        if not req.path and req.refusal is not None:  # not even a request line to record
+            self._send(conn, "GET", req.refusal, close=True, truncate=False)
+            return False
+        fault = req.fault
         kind = fault.kind if fault else None
-
-        def incoming(body: bytes) -> Incoming:
-            return Incoming(handler.command, scheme, host, path, query, headers, body)
-
         if kind == "drop_before_read":
-            self._record(incoming(b""), raw_headers, None, handler.conn_id)
-            handler.close_connection = True
-            return
-        body, refusal = self._read_body(handler, headers)
-        req = incoming(body)
+            self._record(req, b"", None, conn.id)
+            return False
         if kind == "drop_after_read":
-            self._record(req, raw_headers, None, handler.conn_id)
-            handler.close_connection = True
-            return
+            self._record(req, body, None, conn.id)
+            return False
         if self.latency:
             time.sleep(self.latency)
         if fault is not None and kind == "stall":
             time.sleep(fault.seconds)
-        if refusal is not None:
-            out = refusal
+        if req.refusal is not None:
+            out = req.refusal
         elif fault is not None and kind == "oversize":
-            self._record(req, raw_headers, 200, handler.conn_id)
-            self._stream_oversize(handler, fault)
-            return
+            self._record(req, body, 200, conn.id)
+            self._stream_oversize(conn, fault, close=not req.keep_alive)
+            return req.keep_alive
         elif fault is not None and kind in REPLACING:
+            target = req.path + (f"?{req.query}" if req.query else "")
             out = replacement(fault, target, self.base_url)
         else:
-            out = self._answer(req)
+            out = self._answer(self._incoming(req, body))
         if kind == "drop_after_processing":
-            self._record(req, raw_headers, None, handler.conn_id)
-            handler.close_connection = True
-            return
+            self._record(req, body, None, conn.id)
+            return False
         if kind == "wrong_content_type":
             out.content_type = "text/plain; charset=utf-8"
-        self._record(req, raw_headers, out.status, handler.conn_id)
-        self._send(handler, out, truncate=kind == "truncate")
+        self._record(req, body, out.status, conn.id)
+        truncate = kind == "truncate"
+        close = not req.keep_alive or truncate
+        # Before the answer goes out, so a client that has it can read the log line.
+        # Path only: a query string may hold an oauth_verifier.
+        log.debug("%s %s -> %s", req.method, req.path, out.status)
+        self._send(conn, req.method, out, close=close, truncate=truncate)
+        return not close
+
+    def _incoming(self, req: _Request, body: bytes) -> Incoming:
+        host = req.headers.get("host") or f"{self._host}:{self.port}"
+        scheme = "https" if self.ssl_context else "http"
+        return Incoming(req.method, scheme, host, req.path, req.query, req.headers, body)
 
     def _answer(self, req: Incoming) -> Outgoing:
         try:
@@ -338,53 +268,51 @@ class HTTPEngine:
             log.exception("FakeFlattr failed on %s %s", req.method, req.path)
             return Outgoing(500, XML_TYPE, error_document(500, "internal error in FakeFlattr"))
 
-    @staticmethod
-    def _read_body(handler: _Handler, headers: dict[str, str]) -> tuple[bytes, Outgoing | None]:
-        """The request body, or a refusal (411, 413) that also closes the connection."""
-        if "transfer-encoding" in headers:
-            handler.close_connection = True
-            return b"", _plain(411, "send a Content-Length, not chunked encoding")
-        length_text = headers.get("content-length")
-        if length_text is None:
-            if handler.command in ("POST", "PUT"):
-                handler.close_connection = True
-                return b"", _plain(411, "a POST needs a Content-Length header")
-            return b"", None
-        if not length_text.isdigit():
-            handler.close_connection = True
-            return b"", _plain(400, "bad Content-Length")
-        length = int(length_text)
-        if length > MAX_BODY:
-            handler.close_connection = True
-            return b"", _plain(413, f"bodies are limited to {MAX_BODY} bytes")
-        return handler.rfile.read(length), None
+    def _refuse(self, conn: Connection, status: int, message: str) -> None:
+        self._send(conn, "GET", _plain(status, message), close=True, truncate=False)
+        log.debug("refused a request head -> %s", status)
 
     @staticmethod
-    def _send(handler: _Handler, out: Outgoing, *, truncate: bool) -> None:
-        handler.send_response(out.status)
-        for name, value in out.headers:
-            handler.send_header(name, value)
-        handler.send_header("Content-Type", out.content_type)
-        handler.send_header("Content-Length", str(len(out.body)))
-        if handler.close_connection or truncate:
-            handler.send_header("Connection", "close")
-        handler.end_headers()
-        if handler.command == "HEAD":
-            return
-        if truncate:
-            handler.wfile.write(out.body[: len(out.body) // 2])
-            handler.close_connection = True
+    def _send(conn: Connection, method: str, out: Outgoing, *, close: bool, truncate: bool) -> None:
+        head = answer_head(
+            out.status,
+            out.headers,
+            content_type=out.content_type,
+            length=len(out.body),
+            close=close,
+        )
+        if method == "HEAD":
+            conn.sock.sendall(head)
+        elif truncate:
+            conn.sock.sendall(head + out.body[: len(out.body) // 2])
         else:
-            handler.wfile.write(out.body)
+            conn.sock.sendall(head + out.body)
 
     @staticmethod
-    def _stream_oversize(handler: _Handler, fault: Fault) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/xml; charset=utf-8")
-        handler.send_header("Content-Length", str(fault.size))
-        handler.end_headers()
+    def _stream_oversize(conn: Connection, fault: Fault, *, close: bool) -> None:
+        head = answer_head(
+            200, [], content_type="text/xml; charset=utf-8", length=fault.size, close=close
+        )
+        conn.sock.sendall(head)
         for piece in oversize_body(fault.size):
-            handler.wfile.write(piece)
+            conn.sock.sendall(piece)
+
+
+def _body_length(method: str, headers: dict[str, str]) -> tuple[int, Outgoing | None]:
+    """How many body bytes follow the head, or a refusal (411, 400, 413) that closes."""
+    if "transfer-encoding" in headers:
+        return 0, _plain(411, "send a Content-Length, not chunked encoding")
+    length_text = headers.get("content-length")
+    if length_text is None:
+        if method in ("POST", "PUT"):
+            return 0, _plain(411, "a POST needs a Content-Length header")
+        return 0, None
+    length = ascii_int(length_text.strip())
+    if length is None:
+        return 0, _plain(400, "bad Content-Length")
+    if length > MAX_BODY:
+        return 0, _plain(413, f"bodies are limited to {MAX_BODY} bytes")
+    return length, None
 
 
 def _plain(status: int, message: str) -> Outgoing:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from flattr._catalog import LANGUAGES
 
+from ._limits import ascii_int
 from ._store import FakeThing, FakeUser, Store
 from ._v2json import JSON_TYPE, JSONValue, Renderer, dumps
 from ._v2store import BearerRecord, FlattrRecord, Subscription, V2Store
@@ -165,9 +166,10 @@ def _int_param(call: Call, name: str, default: int) -> int:
     raw = call.params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    number = ascii_int(raw)
+    if number is None or number < 1:
         raise V2Error(400, "invalid_parameters", f"{name}: must be a whole number from 1")
-    return int(raw)
+    return number
 
 
 def _page_of(call: Call, items: list[T]) -> tuple[int, int, list[T]]:
@@ -489,9 +491,9 @@ class V2Rest:
         return user
 
     def _thing_or_404(self, raw: str, resource: str = "things") -> FakeThing:
-        if not raw.isdigit():
+        number = ascii_int(raw)
+        if number is None:
             raise _not_found("thing(s)", resource)
-        number = int(raw)
         with self.store.lock:
             thing = next((t for t in self.store.things.values() if t.int_id == number), None)
         if thing is None:
