@@ -137,11 +137,12 @@ def reap(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
             pipe.close()
 
 
-def read_until(proc: subprocess.Popen[bytes], marker: str, timeout: float = 30.0) -> str:
+def read_until(proc: subprocess.Popen[Any], marker: str, timeout: float = 30.0) -> str:
     """Read ``proc``'s stdout until a line contains ``marker``, for at most ``timeout`` s.
 
     Reads the pipe's file descriptor directly, so that a silent or stuck
-    process fails the test instead of hanging it.
+    process fails the test instead of hanging it (call it before anything
+    else reads that pipe: what the file object had buffered would be missed).
 
     :raises AssertionError: the process ended, or the time ran out, first.
     """
