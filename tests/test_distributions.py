@@ -92,13 +92,16 @@ def test_the_wheel_checks(
     assert any(p.startswith(problem) for p in problems), problems
 
 
-def test_a_cli_dependency_for_every_install_is_caught(
+def test_a_cli_dependency_for_every_install_is_caught_a_new_core_one_is_not(
     check_dist: ModuleType, tmp_path: Path
 ) -> None:
     metadata = METADATA + "Requires-Dist: tqdm>=4.66\n"
     wheel = make_wheel(tmp_path / "w.whl", good_wheel_names(check_dist), metadata)
     (problem,) = check_dist.check_wheel(wheel)
     assert "tqdm" in problem
+    metadata = METADATA + "Requires-Dist: pysocks>=1.7\n"
+    wheel = make_wheel(tmp_path / "w.whl", good_wheel_names(check_dist), metadata)
+    assert check_dist.check_wheel(wheel) == []
 
 
 @pytest.mark.parametrize("missing", ["tests/conftest.py", "docs/conf.py", "CHANGELOG.rst"])
