@@ -6,12 +6,14 @@ import contextlib
 import io
 import re
 import textwrap
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.rst"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.rst"
 
 
 def python_blocks(text: str) -> list[str]:
@@ -45,10 +47,39 @@ def test_the_readme_example_registers_a_thing() -> None:
     assert fake.requests_to("/oauth/access_token", "POST")
 
 
-def test_the_readme_keeps_the_two_commands() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert "python3 -m pip install . && python3 -m flattr demo" in text
-    assert "python3 -m pip install -e '.[test]' && python3 -m pytest" in text
+def console_commands(text: str) -> list[str]:
+    """The lines of the README's one ``.. code-block:: console``."""
+    blocks = re.findall(r"^\.\. code-block:: console\n\n((?:(?:   .*)?\n)+)", text, re.M)
+    assert len(blocks) == 1, blocks
+    return [line.strip() for line in blocks[0].splitlines() if line.strip()]
+
+
+def test_the_readme_has_exactly_two_set_up_commands_that_need_no_system_pip() -> None:
+    first, second = console_commands(README.read_text(encoding="utf-8"))
+    # A system Python may be externally managed (PEP 668): each command makes
+    # and uses its own virtual environment, never the system's pip.
+    for command in (first, second):
+        steps = command.split(" && ")
+        assert steps[0] == "python3 -m venv .venv", command
+        assert all(step.startswith(".venv/bin/python -m ") for step in steps[1:]), command
+    assert first.endswith(" -m flattr demo")
+    assert "'.[cli]'" in first  # the demo is the flattr command
+    assert second.endswith(" -m pytest")
+    assert "-e '.[test]'" in second
+
+
+def test_ci_runs_the_readme_test_command_first() -> None:
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [
+        line.strip()
+        for line in script.splitlines()
+        if re.match(r"\s*(python3?|\.venv/bin/python) ", line)
+    ]
+    assert commands, "no Python command in .ci/run"
+    first, second = console_commands(README.read_text(encoding="utf-8"))
+    assert commands[0] == second
+    # CI runs the demo command too, in the unpacked sdist.
+    assert first in commands
 
 
 def test_the_readme_renders_without_warnings() -> None:
@@ -59,10 +90,19 @@ def test_the_readme_renders_without_warnings() -> None:
     assert warnings.getvalue() == ""
 
 
-def test_the_readme_links_to_pages_that_exist() -> None:
+def test_the_readme_links_work_on_the_package_index_too() -> None:
     text = README.read_text(encoding="utf-8")
     targets = re.findall(r"`[^`<]*<([^>]+)>`_", text)
-    local = [t for t in targets if "://" not in t]
-    assert local, "the README links to the documentation"
-    for target in local:
-        assert (README.parent / target).is_file(), target
+    assert targets, "the README links to the documentation"
+    # The index shows the README without the repository around it: no
+    # relative links. Each page link is a page of docs/.
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]
+    docs = urls["Documentation"].rstrip("/") + "/en/latest/"
+    pages = 0
+    for target in targets:
+        assert target.startswith("https://"), target
+        if target.startswith(docs):
+            page = target.removeprefix(docs).removesuffix(".html")
+            assert (ROOT / "docs" / f"{page}.rst").is_file(), target
+            pages += 1
+    assert pages >= 5

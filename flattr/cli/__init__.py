@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
+from flattr import _extras
 from flattr.errors import FlattrError
 
 from ._errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, CLIError, describe_for
@@ -77,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     :param argv: the arguments after the program name (``sys.argv[1:]`` by default).
     :returns: the exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.
     """
+    try:
+        _extras.require("cli")
+    except _extras.MissingExtraError as exc:
+        print(f"flattr: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from flattr import _validate
+from flattr import _extras, _validate
 from flattr.errors import FlattrError, RegistrationError, UncertainResultError, ValidationError
 from flattr.feeds import _source
 from flattr.feeds._mapping import (
@@ -208,7 +208,10 @@ def publish_feed(
     :raises ResponseTooLargeError: the feed is larger than ``max_feed_bytes``.
     :raises FlattrError: listing the user's things failed (e.g.
         :class:`~flattr.AuthenticationError`); nothing was registered.
+    :raises ModuleNotFoundError: feedparser is not installed (it comes with
+        ``pip install 'flattr[feeds]'``), before anything is fetched.
     """
+    _extras.require("feeds")
     workers, category, fallback_language, hidden = _check_options(
         workers, category, language, hidden, on_progress
     )

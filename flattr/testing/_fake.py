@@ -153,7 +153,9 @@ class FakeFlattr:
         try:
             import trustme
         except ImportError:  # pragma: no cover - depends on the environment
-            raise RuntimeError("tls=True needs the trustme package (pip install trustme)") from None
+            raise RuntimeError(
+                "tls=True needs the trustme package: pip install 'flattr[testing]'"
+            ) from None
         ca = trustme.CA()
         names = dict.fromkeys([host, "127.0.0.1", "localhost"])
         cert = ca.issue_cert(*names)

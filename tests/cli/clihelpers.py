@@ -1,13 +1,17 @@
-"""Helpers for the command-line tests: a browser stand-in and subprocess settings."""
+"""Helpers for the command-line tests: a browser stand-in, subprocess settings and cleanup."""
 
 from __future__ import annotations
 
 import http.client
 import os
 import re
+import selectors
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import keyring.errors
@@ -17,6 +21,15 @@ from flattr.testing import FakeFlattr
 from flattr.tokenstore import FileTokenStore, StoredToken
 
 PYTHON = sys.executable
+#: ``python -m flattr`` with Ctrl-C restored. A child inherits an ignored
+#: SIGINT (as in a shell's background job, ``pytest &``), and Python then
+#: leaves it ignored; this starts the command as a terminal would.
+FLATTR_AS_IN_A_TERMINAL = (
+    PYTHON,
+    "-c",
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('flattr', run_name='__main__', alter_sys=True)",
+)
 ALL_SCOPES = ("read", "click", "publish", "extendedread")
 AUTHORIZE_URL = re.compile(r"(https?://\S+/oauth/authenticate\?\S+)")
 _FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -104,3 +117,49 @@ def subprocess_env(config_dir: Path, **extra: str) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
+
+
+def reap(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
+    """Stop ``proc`` whatever it is doing, and close its pipes: for a ``finally``.
+
+    Terminate, then kill if it is still there after ``grace`` seconds; a
+    SIGINT alone is not enough, since the process may ignore it.
+    """
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(grace)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def read_until(proc: subprocess.Popen[Any], marker: str, timeout: float = 30.0) -> str:
+    """Read ``proc``'s stdout until a line contains ``marker``, for at most ``timeout`` s.
+
+    Reads the pipe's file descriptor directly, so that a silent or stuck
+    process fails the test instead of hanging it (call it before anything
+    else reads that pipe: what the file object had buffered would be missed).
+
+    :raises AssertionError: the process ended, or the time ran out, first.
+    """
+    assert proc.stdout is not None
+    descriptor = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    data = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(descriptor, selectors.EVENT_READ)
+        while marker.encode() not in data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {marker!r} in {timeout} s; output: {data!r}")
+            if not selector.select(left):
+                continue
+            chunk = os.read(descriptor, 65536)
+            if not chunk:
+                raise AssertionError(f"the process ended before {marker!r}; output: {data!r}")
+            data += chunk
+    return data.decode()

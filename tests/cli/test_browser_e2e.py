@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clihelpers import AUTHORIZE_URL, PYTHON, subprocess_env
+from clihelpers import AUTHORIZE_URL, PYTHON, reap, subprocess_env
 
 from flattr.testing import FakeFlattr
 
@@ -104,9 +104,7 @@ def test_login_in_chromium_then_whoami(fake: FakeFlattr, chromium: Any, tmp_path
 
         out, err = login.communicate(timeout=30)
     finally:
-        if login.poll() is None:
-            login.kill()
-            login.communicate(timeout=10)
+        reap(login)
     assert login.returncode == 0, err
     assert "Logged in as alice" in out
 

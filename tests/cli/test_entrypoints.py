@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from clihelpers import PYTHON, Login, subprocess_env
+from clihelpers import PYTHON, Login, reap, subprocess_env
 
 
 def test_python_dash_m_flattr(tmp_path: Path) -> None:
@@ -66,11 +66,13 @@ def test_a_reader_that_goes_away_is_no_traceback(logged_in: Login, config_dir: P
         stderr=subprocess.PIPE,
         env=subprocess_env(config_dir, FLATTR_CONSUMER_SECRET=logged_in.fake.consumer.secret),
     )
-    assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline().strip() == b"["
-    proc.stdout.close()  # like `| head -1`
-    err = proc.stderr.read()
-    proc.stderr.close()
-    proc.wait(60)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().strip() == b"["
+        proc.stdout.close()  # like `| head -1`
+        err = proc.stderr.read()
+        proc.wait(60)
+    finally:
+        reap(proc)
     assert proc.returncode == 1
     assert err == b""

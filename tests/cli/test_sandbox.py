@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -12,57 +13,62 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clihelpers import PYTHON, Result, browser_consent, follow, subprocess_env
+from clihelpers import (
+    FLATTR_AS_IN_A_TERMINAL,
+    Result,
+    browser_consent,
+    follow,
+    read_until,
+    reap,
+    subprocess_env,
+)
 
 from flattr.cli import _login
 
 Run = Callable[..., Result]
 
 
-def start_sandbox(
-    config_dir: Path, *options: str
-) -> tuple[subprocess.Popen[str], dict[str, str], list[str]]:
-    """``python -m flattr sandbox --port 0 OPTIONS``, read up to its "Press Ctrl-C" line."""
+Sandbox = tuple[subprocess.Popen[bytes], dict[str, str], list[str]]
+
+
+@contextlib.contextmanager
+def running_sandbox(config_dir: Path, *options: str) -> Iterator[Sandbox]:
+    """``python -m flattr sandbox --port 0 OPTIONS``, read up to its "Press Ctrl-C" line.
+
+    Yields the process, its exports and its first lines of output; the
+    process is stopped on the way out, however the test ends.
+    """
     proc = subprocess.Popen(
-        [PYTHON, "-m", "flattr", "sandbox", "--port", "0", *options],
+        [*FLATTR_AS_IN_A_TERMINAL, "sandbox", "--port", "0", *options],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env=subprocess_env(config_dir),
     )
-    lines: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if "Press Ctrl-C" in line:
-            break
-    else:
-        _, err = proc.communicate(timeout=10)
-        raise AssertionError(f"the sandbox ended early: {err}")
-    exports = dict(re.findall(r"^\s+export (FLATTR_\w+)=(\S+)$", "".join(lines), re.M))
-    return proc, exports, lines
+    try:
+        text = read_until(proc, "Press Ctrl-C")
+        exports = dict(re.findall(r"^\s+export (FLATTR_\w+)=(\S+)$", text, re.M))
+        yield proc, exports, text.splitlines(keepends=True)
+    finally:
+        reap(proc)
 
 
-def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+def stop(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
     """Ctrl-C, as a person would press it; returns the rest of stdout and stderr."""
     proc.send_signal(signal.SIGINT)
-    return proc.communicate(timeout=10)
+    out, err = proc.communicate(timeout=10)
+    return out.decode(), err.decode()
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str], list[str]]]:
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     """A running sandbox: the process, its exports and its first lines of output."""
-    proc, exports, lines = start_sandbox(tmp_path / "sandbox-config")
-    try:
-        yield proc, exports, lines
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=10)
+    with running_sandbox(tmp_path / "sandbox-config") as started:
+        yield started
 
 
 def test_readme_flow_from_sandbox_to_a_registered_thing(
-    sandbox: tuple[subprocess.Popen[str], dict[str, str], list[str]],
+    sandbox: Sandbox,
     run: Run,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -129,20 +135,18 @@ def test_readme_flow_from_sandbox_to_a_registered_thing(
 
 
 def test_sandbox_with_a_chosen_consumer_and_no_seed(tmp_path: Path) -> None:
-    proc, exports, lines = start_sandbox(
+    with running_sandbox(
         tmp_path,
         "--empty",
         "--consumer-key",
         "my-key-0123456789",
         "--consumer-secret",
         "my-secret-0123456789",
-    )
-    try:
+    ) as (proc, exports, lines):
         text = "".join(lines)
         assert "Users: alice;" in text
         assert exports["FLATTR_CONSUMER_KEY"] == "my-key-0123456789"
         assert exports["FLATTR_CONSUMER_SECRET"] == "my-secret-0123456789"
-    finally:
         out, _ = stop(proc)
     assert proc.returncode == 0
     assert "Sandbox stopped." in out

@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clihelpers import PYTHON, browser_consent, subprocess_env
+from clihelpers import (
+    FLATTR_AS_IN_A_TERMINAL,
+    PYTHON,
+    browser_consent,
+    read_until,
+    reap,
+    subprocess_env,
+)
 
 import flattr
 
@@ -25,35 +32,21 @@ def sandboxes(tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
         yield started
     finally:
         for proc in started:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            proc.communicate(timeout=10)
+            reap(proc)
 
 
 def start(started: list[subprocess.Popen[str]], config: Path, *options: str) -> Sandbox:
     """``python -m flattr sandbox --port 0 OPTIONS``, read up to its "Press Ctrl-C" line."""
     proc = subprocess.Popen(
-        [PYTHON, "-m", "flattr", "sandbox", "--port", "0", *options],
+        [*FLATTR_AS_IN_A_TERMINAL, "sandbox", "--port", "0", *options],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=subprocess_env(config),
     )
     started.append(proc)
-    assert proc.stdout is not None
-    lines: list[str] = []
-    for line in proc.stdout:
-        lines.append(line)
-        if "Press Ctrl-C" in line:
-            break
-    else:
-        _, err = proc.communicate(timeout=10)
-        raise AssertionError(f"the sandbox ended early: {err}")
-    text = "".join(lines)
+    text = read_until(proc, "Press Ctrl-C")
     exports = dict(re.findall(r"^\s+export (FLATTR_\w+)=(\S+)$", text, re.M))
     return proc, exports, text
 
