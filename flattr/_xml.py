@@ -19,6 +19,7 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from flattr import _xmlstream
 from flattr.errors import ResponseError
 from flattr.models import Category, Language, Owner, Thing, ThingStatus, User
 
@@ -37,6 +38,9 @@ _T = TypeVar("_T")
 #: times): 20 holds any unsigned 64-bit number.
 MAX_INTEGER_DIGITS = 20
 _EXCERPT = 200
+#: Bodies up to this size take the fast parser: even all elements, their worst
+#: case costs little. Larger ones are parsed within depth and element budgets.
+_SMALL_BODY = 32 * 1024
 
 
 def excerpt(body: bytes) -> str:
@@ -68,6 +72,8 @@ class _Parser(DefusedXMLParser):
 
 
 def _parse(body: bytes) -> Element:
+    if len(body) > _SMALL_BODY:
+        return _xmlstream.bounded_tree(body)
     parser = _Parser()
     parser.feed(body)
     root: Element = parser.close()
@@ -226,8 +232,12 @@ def parse_thing(body: bytes) -> Thing:
 
 
 def parse_things(body: bytes) -> tuple[Thing, ...]:
-    """Read a list of things: ``<thing>`` siblings straight under ``<flattr>``."""
-    return _all(parse_root(body).findall("thing"), _thing)
+    """Read a list of things: ``<thing>`` siblings straight under ``<flattr>``.
+
+    Parsed one thing at a time (see :mod:`flattr._xmlstream`), so a long list
+    costs the memory of its things, not of its tree.
+    """
+    return tuple(_xmlstream.iter_things_in(body))
 
 
 def parse_categories(body: bytes) -> tuple[Category, ...]:
