@@ -34,6 +34,7 @@ __all__ = [
     "MAX_ELEMENTS",
     "MAX_LIST_DEPTH",
     "MAX_OTHER_ELEMENTS",
+    "MAX_SILENT_BYTES",
     "MAX_THING_ELEMENTS",
     "MAX_THING_TEXT",
     "bounded_tree",
@@ -55,6 +56,11 @@ MAX_THING_TEXT: Final = 1024 * 1024
 MAX_OTHER_ELEMENTS: Final = 1_000
 #: How much of a body expat is handed at once.
 CHUNK_BYTES: Final = 64 * 1024
+#: Most bytes expat may read without reporting anything. expat hands over a
+#: start tag only once it is complete, with all its attributes in one dict, so
+#: a single 8 MiB tag would cost far more than 8 MiB before any budget is
+#: checked; a tag (or comment) this long is refused while it is still being read.
+MAX_SILENT_BYTES: Final = 1024 * 1024
 
 
 class _Refused(Exception):
@@ -123,6 +129,27 @@ def _root_check(tag: str) -> None:
         raise _Refused(f"expected a <flattr> document, got <{shown[:40]}>")
 
 
+class _Progress:
+    """Counts what expat reports, so that :func:`_feed` can tell it is stuck in one token."""
+
+    __slots__ = ("events",)
+
+    def __init__(self) -> None:
+        self.events = 0
+
+
+def _feed(
+    parser: expat.XMLParserType, chunk: bytes | memoryview, progress: _Progress, silent: int
+) -> int:
+    """Hand ``chunk`` to expat; returns the bytes read since it last reported anything."""
+    before = progress.events
+    parser.Parse(chunk, False)
+    silent = silent + len(chunk) if progress.events == before else 0
+    if silent > MAX_SILENT_BYTES:
+        raise _Refused(f"a single tag, text or comment longer than {MAX_SILENT_BYTES} bytes")
+    return silent
+
+
 def _slices(body: bytes) -> Iterator[memoryview]:
     view = memoryview(body)
     for start in range(0, len(body), CHUNK_BYTES):
@@ -136,11 +163,13 @@ def bounded_tree(body: bytes) -> Element:
     :returns: the root element (its tag is not checked here).
     :raises DefusedXmlException: a DOCTYPE, an entity declaration or an external reference.
     :raises ParseError: the body is not well-formed XML.
-    :raises ResponseError: deeper than :data:`MAX_DEPTH`, or more than
-        :data:`MAX_ELEMENTS` elements and attributes.
+    :raises ResponseError: deeper than :data:`MAX_DEPTH`, more than
+        :data:`MAX_ELEMENTS` elements and attributes, or one tag longer
+        than :data:`MAX_SILENT_BYTES`.
     """
     builder = TreeBuilder()
     parser = _safe_expat()
+    progress = _Progress()
     depth = 0
     count = 0
 
@@ -148,6 +177,7 @@ def bounded_tree(body: bytes) -> Element:
         nonlocal depth, count
         depth += 1
         count += 1 + len(attrs)
+        progress.events = count
         if depth > MAX_DEPTH:
             raise _Refused(f"nested deeper than {MAX_DEPTH} levels")
         if count > MAX_ELEMENTS:
@@ -157,14 +187,20 @@ def bounded_tree(body: bytes) -> Element:
     def end(tag: str) -> None:
         nonlocal depth
         depth -= 1
+        progress.events += 1
         builder.end(tag)
+
+    def data(text: str) -> None:
+        progress.events += 1
+        builder.data(text)
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    parser.CharacterDataHandler = builder.data
+    parser.CharacterDataHandler = data
+    silent = 0
     try:
         for piece in _slices(body):
-            parser.Parse(piece, False)
+            silent = _feed(parser, piece, progress, silent)
         parser.Parse(b"", True)
     except _Refused as exc:
         raise _refusal(exc, body[:200]) from None
@@ -179,6 +215,7 @@ class _ThingList:
 
     def __init__(self, parser: expat.XMLParserType) -> None:
         self._parser = parser
+        self.progress = _Progress()
         self.depth = 0
         self.root_seen = False
         self._other = 0
@@ -190,6 +227,7 @@ class _ThingList:
         parser.EndElementHandler = self.end
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.progress.events += 1
         self.depth = depth = self.depth + 1
         if depth > MAX_LIST_DEPTH:
             raise _Refused(f"nested deeper than {MAX_LIST_DEPTH} levels")
@@ -215,6 +253,7 @@ class _ThingList:
                 raise _Refused(f"more than {MAX_OTHER_ELEMENTS} elements beside the things")
 
     def data(self, text: str) -> None:
+        self.progress.events += 1
         self._text += len(text)
         if self._text > MAX_THING_TEXT:
             raise _Refused(f"a <thing> with more than {MAX_THING_TEXT} characters of text")
@@ -223,6 +262,7 @@ class _ThingList:
             builder.data(text)
 
     def end(self, tag: str) -> None:
+        self.progress.events += 1
         builder = self._builder
         if builder is not None:
             builder.end(tag)
@@ -244,17 +284,18 @@ def iter_things(chunks: Iterable[bytes | memoryview]) -> Iterator[Thing]:
     :raises ResponseError: the body is not well-formed, safe XML with a
         ``<flattr>`` root, a budget ran out (:data:`MAX_LIST_DEPTH`,
         :data:`MAX_THING_ELEMENTS`, :data:`MAX_THING_TEXT`,
-        :data:`MAX_OTHER_ELEMENTS`), or a thing is incomplete; the things
+        :data:`MAX_OTHER_ELEMENTS`, :data:`MAX_SILENT_BYTES`), or a thing is incomplete; the things
         before it have been yielded.
     """
     parser = _safe_expat()
     state = _ThingList(parser)
     head = b""
+    silent = 0
     try:
         for chunk in chunks:
             if len(head) < 200:
                 head += bytes(chunk[: 200 - len(head)])
-            parser.Parse(chunk, False)
+            silent = _feed(parser, chunk, state.progress, silent)
             if state.ready:
                 ready, state.ready = state.ready, []
                 yield from ready
