@@ -11,7 +11,7 @@ it raises :class:`~flattr.errors.ResponseError` naming the element.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
@@ -29,6 +29,7 @@ __all__ = [
     "parse_languages",
     "parse_thing",
     "parse_things",
+    "iter_things",
     "parse_user",
     "thing_document",
 ]
@@ -232,12 +233,20 @@ def parse_thing(body: bytes) -> Thing:
 
 
 def parse_things(body: bytes) -> tuple[Thing, ...]:
-    """Read a list of things: ``<thing>`` siblings straight under ``<flattr>``.
+    """Read a list of things: ``<thing>`` siblings straight under ``<flattr>``."""
+    return tuple(iter_things(body))
 
-    Parsed one thing at a time (see :mod:`flattr._xmlstream`), so a long list
-    costs the memory of its things, not of its tree.
+
+def iter_things(body: bytes) -> Iterator[Thing]:
+    """The things of a list answer, one at a time.
+
+    A body over 32 KiB is parsed one thing at a time (see
+    :mod:`flattr._xmlstream`), so a long list costs the memory of the thing
+    being read, not of a tree; a smaller one takes the faster whole-tree parse.
     """
-    return tuple(_xmlstream.iter_things_in(body))
+    if len(body) > _SMALL_BODY:
+        return _xmlstream.iter_things_in(body)
+    return iter(_all(parse_root(body).findall("thing"), _thing))
 
 
 def parse_categories(body: bytes) -> tuple[Category, ...]:

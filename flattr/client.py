@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Final, Protocol
 from urllib.parse import quote
 
-from flattr import _catalog, _responses, _validate, _xml, _xmlstream
+from flattr import _catalog, _responses, _validate, _xml
 from flattr._http import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
@@ -265,7 +265,7 @@ class FlattrClient:
             max_bytes=self.max_list_bytes,
         )
         body = _responses.xml_body(request, self._transport.send(request, self._credentials))
-        return _xmlstream.iter_things_in(body)
+        return _xml.iter_things(body)
 
     def thing_by_url(self, url: str) -> Thing | None:
         """The thing registered for ``url``, or ``None`` when there is none.
