@@ -24,8 +24,8 @@ PublishReport(source='feed text', registered=1, skipped=0, failed=0)
 with :mod:`feedparser`, maps each entry to a thing (see :mod:`flattr.feeds._mapping`
 for the rules), skips what the user already owns and registers the rest in
 parallel, handing the threads a bounded window of registrations at a time
-(:data:`~flattr.feeds.WINDOW_PER_WORKER`). It is safe to run again: after a failure, a second run registers
-only what is missing. Every entry ends up in exactly one list of the
+(:data:`~flattr.feeds.WINDOW_PER_WORKER`). It is safe to run again: after a
+failure, a second run registers only what is missing. Every entry ends up in exactly one list of the
 :class:`PublishReport`: :attr:`~PublishReport.registered`,
 :attr:`~PublishReport.skipped` or :attr:`~PublishReport.failed`.
 """
