@@ -24,12 +24,12 @@ from flattr.errors import ResponseError
 from flattr.models import Category, Language, Owner, Thing, ThingStatus, User
 
 __all__ = [
+    "iter_things",
     "parse_categories",
     "parse_error",
     "parse_languages",
     "parse_thing",
     "parse_things",
-    "iter_things",
     "parse_user",
     "thing_document",
 ]
