@@ -11,7 +11,7 @@ it raises :class:`~flattr.errors.ResponseError` naming the element.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder
@@ -19,10 +19,12 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from flattr import _xmlstream
 from flattr.errors import ResponseError
 from flattr.models import Category, Language, Owner, Thing, ThingStatus, User
 
 __all__ = [
+    "iter_things",
     "parse_categories",
     "parse_error",
     "parse_languages",
@@ -37,6 +39,9 @@ _T = TypeVar("_T")
 #: times): 20 holds any unsigned 64-bit number.
 MAX_INTEGER_DIGITS = 20
 _EXCERPT = 200
+#: Bodies up to this size take the fast parser: even all elements, their worst
+#: case costs little. Larger ones are parsed within depth and element budgets.
+_SMALL_BODY = 32 * 1024
 
 
 def excerpt(body: bytes) -> str:
@@ -68,6 +73,8 @@ class _Parser(DefusedXMLParser):
 
 
 def _parse(body: bytes) -> Element:
+    if len(body) > _SMALL_BODY:
+        return _xmlstream.bounded_tree(body)
     parser = _Parser()
     parser.feed(body)
     root: Element = parser.close()
@@ -227,7 +234,19 @@ def parse_thing(body: bytes) -> Thing:
 
 def parse_things(body: bytes) -> tuple[Thing, ...]:
     """Read a list of things: ``<thing>`` siblings straight under ``<flattr>``."""
-    return _all(parse_root(body).findall("thing"), _thing)
+    return tuple(iter_things(body))
+
+
+def iter_things(body: bytes) -> Iterator[Thing]:
+    """The things of a list answer, one at a time.
+
+    A body over 32 KiB is parsed one thing at a time (see
+    :mod:`flattr._xmlstream`), so a long list costs the memory of the thing
+    being read, not of a tree; a smaller one takes the faster whole-tree parse.
+    """
+    if len(body) > _SMALL_BODY:
+        return _xmlstream.iter_things_in(body)
+    return iter(_all(parse_root(body).findall("thing"), _thing))
 
 
 def parse_categories(body: bytes) -> tuple[Category, ...]:

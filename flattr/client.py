@@ -12,8 +12,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Iterator
+from typing import Final, Protocol
 from urllib.parse import quote
 
 from flattr import _catalog, _responses, _validate, _xml
@@ -28,7 +28,11 @@ from flattr._redact import Secret, mask
 from flattr.errors import NotFoundError, ValidationError
 from flattr.models import Category, Language, Thing, User
 
-__all__ = ["FlattrClient", "KeyAndSecret", "TokenLike"]
+__all__ = ["DEFAULT_MAX_LIST_BYTES", "FlattrClient", "KeyAndSecret", "TokenLike"]
+
+#: The largest ``thing/listbyuser`` answer accepted by default: the 0.0.1 list
+#: has no paging, and 100,000 things come to about 110 MB.
+DEFAULT_MAX_LIST_BYTES: Final = 256 * 1024 * 1024
 
 
 class KeyAndSecret(Protocol):
@@ -97,7 +101,11 @@ class FlattrClient:
     :param ca_certs: a PEM bundle of CAs to trust for this server.
     :param retries: how often a read is retried after a connection failure or a
         502/503/504 answer. Registering and clicking are never retried.
-    :param max_response_bytes: the largest response body accepted.
+    :param max_response_bytes: the largest response body accepted, except
+        for the lists of a user's things.
+    :param max_list_bytes: the largest list of a user's things accepted
+        (:meth:`things`, :meth:`iter_things`); such a list is parsed one
+        thing at a time, so it costs the memory of its bytes, not of a tree.
     :param proxy: a proxy for every request (``http://host:port``,
         ``socks5://host:port``); without it ``HTTPS_PROXY``, ``HTTP_PROXY``
         and ``NO_PROXY`` decide, as in requests (see :doc:`/transport`).
@@ -107,8 +115,9 @@ class FlattrClient:
     :param allow_cleartext_http: allow a plain ``http://`` ``base_url`` to a
         host that is not loopback. Every request, and so the token, then
         travels in clear text; without it such a URL is refused.
-    :raises ValidationError: for an empty key, secret or token part, or a
-        ``base_url`` that is malformed or insecure.
+    :raises ValidationError: for an empty key, secret or token part, a
+        ``base_url`` that is malformed or insecure, or a ``max_list_bytes``
+        that is not a positive whole number.
     """
 
     def __init__(
@@ -123,6 +132,7 @@ class FlattrClient:
         ca_certs: str | None = None,
         retries: int = 2,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_list_bytes: int = DEFAULT_MAX_LIST_BYTES,
         proxy: str | None = None,
         transport: Transport | None = None,
         allow_cleartext_http: bool = False,
@@ -136,6 +146,11 @@ class FlattrClient:
         del access_token
         token_key, token_secret = _token_pair(token)
         del token
+        if isinstance(max_list_bytes, bool) or not isinstance(max_list_bytes, int):
+            raise ValidationError("max_list_bytes", "must be a whole number of bytes")
+        if max_list_bytes < 1:
+            raise ValidationError("max_list_bytes", "must be at least 1")
+        self.max_list_bytes = max_list_bytes
         self._credentials = Credentials(
             _validate.credential("consumer_key", consumer_key),
             _validate.secret("consumer_secret", masked),
@@ -222,10 +237,52 @@ class FlattrClient:
     def things(self, user_id: int | None = None) -> tuple[Thing, ...]:
         """All things a user owns; ``None`` means the authenticated user.
 
+        For an account with many things, :meth:`iter_things` needs far less memory.
+
         :raises NotFoundError: no such user.
+        :raises ResponseTooLargeError: the list is larger than ``max_list_bytes``.
+        """
+        return tuple(self.iter_things(user_id))
+
+    def iter_things(self, user_id: int | None = None) -> Iterator[Thing]:
+        """All things a user owns, one at a time; ``None`` means the authenticated user.
+
+        The list is fetched before this returns (so a missing user or a
+        revoked token raises here); its things are then parsed and checked
+        as the iterator is consumed, so only the answer's bytes and the
+        current thing are held, never all the things at once. The 0.0.1 API
+        has no paging: the answer may be as large as ``max_list_bytes``.
+
+        >>> import flattr
+        >>> from flattr.testing import FakeFlattr
+        >>> with FakeFlattr() as fake:
+        ...     alice = fake.session_user
+        ...     for n in range(3):
+        ...         _ = fake.add_thing(alice, url=f"https://blog.example/{n}", title=f"Post {n}")
+        ...     token = fake.issue_access_token(scopes=("read",))
+        ...     client = flattr.FlattrClient(fake.consumer.key, fake.consumer.secret, token,
+        ...                                  base_url=fake.base_url)
+        ...     [thing.url for thing in client.iter_things()]
+        ['https://blog.example/0', 'https://blog.example/1', 'https://blog.example/2']
+
+        :param user_id: whose things; ``None`` for the authenticated user.
+        :returns: an iterator of things, in the server's order.
+        :raises ValidationError: a malformed ``user_id``, before any I/O.
+        :raises NotFoundError: no such user.
+        :raises ResponseTooLargeError: the list is larger than ``max_list_bytes``.
+        :raises ResponseError: while iterating, a malformed or unsafe answer
+            (the things before it have been yielded).
         """
         suffix = "" if user_id is None else str(_validate.user_id(user_id, "user_id"))
-        return _xml.parse_things(self._get(f"thing/listbyuser/id/{suffix}"))
+        request = Request(
+            "GET",
+            f"{self._rest}thing/listbyuser/id/{suffix}",
+            # Uncompressed, so the cap bounds what is held, not what it expands to.
+            headers=(("Accept-Encoding", "identity"),),
+            max_bytes=self.max_list_bytes,
+        )
+        body = _responses.xml_body(request, self._transport.send(request, self._credentials))
+        return _xml.iter_things(body)
 
     def thing_by_url(self, url: str) -> Thing | None:
         """The thing registered for ``url``, or ``None`` when there is none.

@@ -45,6 +45,7 @@ __all__ = [
     "describe",
     "map_failure",
     "new_http",
+    "set_response_class",
 ]
 
 DEFAULT_MAX_RESPONSE_BYTES: Final = 8 * 1024 * 1024
@@ -284,6 +285,12 @@ def _readable(poller: Any) -> bool:
         return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
+
+
+def set_response_class(connections: dict[str, Any], response_class: type[Any]) -> None:
+    """Make every connection read its next answers with ``response_class`` (and its cap)."""
+    for conn in connections.values():
+        conn.response_class = response_class
 
 
 def close_connections(connections: dict[str, Any]) -> None:

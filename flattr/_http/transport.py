@@ -289,6 +289,12 @@ class Transport:
             # a failure, so any failure after sending really is uncertain.
             connections.close_connections(http.connections)
             connection_type = self._types(max_bytes, one_shot=True)[scheme]
+        # httplib2 reuses a kept-alive connection whatever connection_type says,
+        # so a request with its own cap puts it on the connections it may use
+        # and puts the transport's back afterwards.
+        own_cap = max_bytes != self.max_response_bytes
+        if own_cap:
+            connections.set_response_class(http.connections, connection_type.response_class)
         started = time.perf_counter()
         ticket = WATCHDOG.watch(until, functools.partial(_sockets, http.connections))
         in_time = False
@@ -307,6 +313,9 @@ class Transport:
             raise connections.map_failure(exc) from exc
         finally:
             in_time = WATCHDOG.cancel(ticket)
+            if own_cap:
+                default = self._types(self.max_response_bytes, one_shot=False)[scheme]
+                connections.set_response_class(http.connections, default.response_class)
         if not in_time:  # cut off at the deadline: the answer may be a fragment
             connections.close_connections(http.connections)
             raise connections.map_failure(TimeoutError("the deadline passed during the answer"))

@@ -23,8 +23,9 @@ PublishReport(source='feed text', registered=1, skipped=0, failed=0)
 :func:`publish_feed` reads RSS 2.0, Atom 1.0 and podcast feeds (iTunes tags)
 with :mod:`feedparser`, maps each entry to a thing (see :mod:`flattr.feeds._mapping`
 for the rules), skips what the user already owns and registers the rest in
-parallel. It is safe to run again: after a failure, a second run registers
-only what is missing. Every entry ends up in exactly one list of the
+parallel, handing the threads a bounded window of registrations at a time
+(:data:`~flattr.feeds.WINDOW_PER_WORKER`). It is safe to run again: after a
+failure, a second run registers only what is missing. Every entry ends up in exactly one list of the
 :class:`PublishReport`: :attr:`~PublishReport.registered`,
 :attr:`~PublishReport.skipped` or :attr:`~PublishReport.failed`.
 """
@@ -34,6 +35,7 @@ from flattr.feeds._publish import (
     DEFAULT_FETCH_TIMEOUT,
     DEFAULT_MAX_FEED_BYTES,
     MAX_WORKERS,
+    WINDOW_PER_WORKER,
     FeedSource,
     publish_feed,
 )
@@ -60,5 +62,6 @@ __all__ = [
     "SkipReason",
     "Skipped",
     "ThingDraft",
+    "WINDOW_PER_WORKER",
     "publish_feed",
 ]

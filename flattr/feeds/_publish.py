@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import queue
+from collections.abc import Callable, Mapping, Set
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_FETCH_TIMEOUT",
     "DEFAULT_MAX_FEED_BYTES",
     "MAX_WORKERS",
+    "WINDOW_PER_WORKER",
     "FeedSource",
     "publish_feed",
 ]
@@ -53,19 +55,29 @@ DEFAULT_FETCH_TIMEOUT: Final = 30.0
 DEFAULT_MAX_FEED_BYTES: Final = 16 * 1024 * 1024
 #: Most parallel registrations allowed.
 MAX_WORKERS: Final = 32
+#: Registrations handed to the threads at once, per worker: enough that a
+#: thread never waits for the next one, few enough that work queued stays small.
+WINDOW_PER_WORKER: Final = 2
 
 #: What ``source`` may be: a feed URL, a path, or the feed document itself.
 FeedSource = str | bytes | os.PathLike[str]
 
 
-def _owned_things(client: FlattrClient) -> dict[str, Thing]:
+def _owned_things(client: FlattrClient, wanted: Set[str]) -> dict[str, Thing]:
+    """The user's things whose normalised URL is in ``wanted``, by that URL.
+
+    The list is read one thing at a time and only the feed's are kept, so an
+    account of 100,000 things costs the memory of its answer, not of 100,000
+    :class:`Thing` objects.
+    """
     owned: dict[str, Thing] = {}
-    for thing in client.things():
+    for thing in client.iter_things():
         try:
             key = normalize_url(thing.url)
         except ValidationError:
             key = thing.url
-        owned.setdefault(key, thing)
+        if key in wanted:
+            owned.setdefault(key, thing)
     return owned
 
 
@@ -163,8 +175,13 @@ def publish_feed(
 
     The user's things are listed once; an entry whose URL (normalised) is
     among them is skipped, so running it again after a failure registers only
-    what is missing. The rest are registered by ``workers`` threads sharing
-    ``client`` (one connection each). An entry that fails never stops the
+    what is missing. The list is read one thing at a time and only the
+    feed's URLs are kept, so an account of any size (up to the client's
+    ``max_list_bytes``) can publish. The rest are registered by ``workers``
+    threads sharing ``client`` (one connection each), with at most
+    ``2 * workers`` registrations handed to them at once: reading the feed
+    waits while that window is full, so the cost per entry stays the same
+    however long the feed. An entry that fails never stops the
     others, and nothing is sent twice: a register whose answer was lost
     (:class:`~flattr.UncertainResultError`) is looked up with
     :meth:`~flattr.FlattrClient.thing_by_url` and counts as registered when
@@ -235,14 +252,19 @@ def publish_feed(
         if on_progress is not None:
             on_progress(PublishProgress(len(results), total, result))
 
-    # The user's things are listed first, so each entry can be sent as soon as
-    # it is mapped: mapping the rest overlaps with the registrations under way.
-    owned = _owned_things(client) if total else {}
+    # Every entry is mapped first, so that only the user's things with one of
+    # the feed's URLs are kept from the list, however long it is.
+    mapped = [_map(index, entry, context) for index, entry in enumerate(feed.entries)]
+    wanted = {each[0].url for each in mapped if isinstance(each, tuple)}
+    owned = _owned_things(client, wanted) if total else {}
     first_with_url: dict[str, int] = {}
     with contextlib.closing(_Registrar(client, workers)) as registrar:
-        for index, entry in enumerate(feed.entries):
-            outcome = _plan(index, entry, context, owned, first_with_url, dry_run)
+        for index, each in enumerate(mapped):
+            outcome = _plan(index, each, owned, first_with_url, dry_run)
             if isinstance(outcome, _Pending):
+                while registrar.full:
+                    for result in registrar.finished(block=True):
+                        finish(result)
                 registrar.submit(outcome)
             else:
                 finish(outcome)
@@ -273,17 +295,14 @@ class _Pending:
     warnings: tuple[str, ...]
 
 
-def _plan(
-    index: int,
-    entry: Mapping[str, Any],
-    context: FeedContext,
-    owned: Mapping[str, Thing],
-    first_with_url: dict[str, int],
-    dry_run: bool,
-) -> EntryResult | _Pending:
-    """What to do with one entry: a result already, or a registration to send."""
+#: What :func:`_map` made of an entry: a failure, or its draft and warnings.
+_Mapped = Failed | tuple[ThingDraft, tuple[str, ...]]
+
+
+def _map(index: int, entry: Mapping[str, Any], context: FeedContext) -> _Mapped:
+    """An entry as a draft with its warnings, or the failure to map it."""
     try:
-        draft, warnings = map_entry(entry, context)
+        return map_entry(entry, context)
     except ValidationError as exc:
         return Failed(
             index=index,
@@ -291,6 +310,19 @@ def _plan(
             title=entry_title(entry),
             error=exc,
         )
+
+
+def _plan(
+    index: int,
+    mapped: _Mapped,
+    owned: Mapping[str, Thing],
+    first_with_url: dict[str, int],
+    dry_run: bool,
+) -> EntryResult | _Pending:
+    """What to do with one mapped entry: a result already, or a registration to send."""
+    if isinstance(mapped, Failed):
+        return mapped
+    draft, warnings = mapped
     common: dict[str, Any] = {
         "index": index,
         "url": draft.url,
@@ -318,37 +350,53 @@ def _plan(
 
 
 class _Registrar:
-    """Runs registrations on up to ``workers`` threads; results are collected by the caller."""
+    """Runs registrations on up to ``workers`` threads, at most a window of them at once.
+
+    Each finished registration puts its future on a queue (a done-callback),
+    so collecting results costs the same per entry however many are pending:
+    no wait over every future still under way.
+    """
 
     def __init__(self, client: FlattrClient, workers: int) -> None:
         self._client = client
         self._workers = workers
+        self.window = workers * WINDOW_PER_WORKER
         self._executor: ThreadPoolExecutor | None = None
-        self._futures: set[Future[EntryResult]] = set()
+        self._done: queue.SimpleQueue[Future[EntryResult]] = queue.SimpleQueue()
+        self._in_flight = 0
 
     @property
     def busy(self) -> bool:
         """Whether registrations are still under way or waiting."""
-        return bool(self._futures)
+        return self._in_flight > 0
+
+    @property
+    def full(self) -> bool:
+        """Whether the window is full: the next submit must wait for a result."""
+        return self._in_flight >= self.window
 
     def submit(self, pending: _Pending) -> None:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(
                 max_workers=self._workers, thread_name_prefix="flattr-publish"
             )
-        self._futures.add(
-            self._executor.submit(
-                _register, self._client, pending.index, pending.draft, pending.warnings
-            )
+        future = self._executor.submit(
+            _register, self._client, pending.index, pending.draft, pending.warnings
         )
+        self._in_flight += 1
+        future.add_done_callback(self._done.put)
 
     def finished(self, *, block: bool) -> list[EntryResult]:
         """The results finished so far; with ``block``, waits for at least one."""
-        if not self._futures:
-            return []
-        done, self._futures = wait(
-            self._futures, timeout=None if block else 0, return_when=FIRST_COMPLETED
-        )
+        done: list[Future[EntryResult]] = []
+        if block and self._in_flight:
+            done.append(self._done.get())
+        while True:
+            try:
+                done.append(self._done.get_nowait())
+            except queue.Empty:
+                break
+        self._in_flight -= len(done)
         return [future.result() for future in done]
 
     def close(self) -> None:
