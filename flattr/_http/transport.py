@@ -1,6 +1,6 @@
 """The transport: sign each attempt, send it on a kept-alive connection, retry what is safe.
 
-Reliability rules (each is tested in ``tests/client/faults``):
+Reliability rules (each is tested in ``tests/faults``):
 
 - one :class:`httplib2.Http` per thread (it is not thread-safe), kept alive;
 - redirects are never followed, and no proxy is read from the environment;

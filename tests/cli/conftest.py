@@ -8,12 +8,13 @@ from pathlib import Path
 
 import keyring
 import pytest
-from clihelpers import ALL_SCOPES, Login, MemoryKeyring, Result
 
 import flattr
 from flattr.cli import main
 from flattr.testing import FakeFlattr
 from flattr.tokenstore import FileTokenStore, StoredToken
+
+from .kit import ALL_SCOPES, Login, MemoryKeyring, Result
 
 
 @pytest.fixture(autouse=True)

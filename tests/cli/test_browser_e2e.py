@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clihelpers import AUTHORIZE_URL, PYTHON, reap, subprocess_env
 
 from flattr.testing import FakeFlattr
+
+from .kit import AUTHORIZE_URL, PYTHON, reap, subprocess_env
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None

@@ -6,9 +6,10 @@ import json
 from collections.abc import Callable
 
 import pytest
-from clihelpers import Login, Result
 
 from flattr.cli import build_parser
+
+from .kit import Login, Result
 
 Run = Callable[..., Result]
 

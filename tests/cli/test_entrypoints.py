@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from clihelpers import PYTHON, Login, reap, subprocess_env
+from .kit import PYTHON, Login, reap, subprocess_env
 
 
 def test_python_dash_m_flattr(tmp_path: Path) -> None:

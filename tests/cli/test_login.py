@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clihelpers import AUTHORIZE_URL, MemoryKeyring, Result, follow
 
 from flattr.cli import _login
 from flattr.testing import FakeFlattr
 from flattr.tokenstore import FileTokenStore, KeyringTokenStore
+
+from .kit import AUTHORIZE_URL, MemoryKeyring, Result, follow
 
 Run = Callable[..., Result]
 

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from clihelpers import PYTHON, read_until, reap, subprocess_env
+
+from .kit import PYTHON, read_until, reap, subprocess_env
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,7 +29,7 @@ _BACKGROUND_RUN = textwrap.dedent(
     # so that reap() from the test below runs the finally clause
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
     sys.path.insert(0, sys.argv[1])
-    from clihelpers import FLATTR_AS_IN_A_TERMINAL, PYTHON, read_until, reap
+    from kit import FLATTR_AS_IN_A_TERMINAL, PYTHON, read_until, reap
     command = FLATTR_AS_IN_A_TERMINAL if sys.argv[2] == "terminal" else (PYTHON, "-m", "flattr")
     proc = subprocess.Popen([*command, "sandbox", "--port", "0"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

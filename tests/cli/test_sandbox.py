@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clihelpers import (
+
+from flattr.cli import _login
+
+from .kit import (
     FLATTR_AS_IN_A_TERMINAL,
     Result,
     browser_consent,
@@ -22,8 +25,6 @@ from clihelpers import (
     reap,
     subprocess_env,
 )
-
-from flattr.cli import _login
 
 Run = Callable[..., Result]
 

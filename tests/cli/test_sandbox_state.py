@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clihelpers import (
+
+import flattr
+
+from .kit import (
     FLATTR_AS_IN_A_TERMINAL,
     PYTHON,
     browser_consent,
@@ -18,8 +21,6 @@ from clihelpers import (
     reap,
     subprocess_env,
 )
-
-import flattr
 
 Sandbox = tuple[subprocess.Popen[str], dict[str, str], str]
 

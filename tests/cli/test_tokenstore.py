@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from clihelpers import MemoryKeyring
 
 import flattr
 from flattr.tokenstore import (
@@ -21,6 +20,8 @@ from flattr.tokenstore import (
     TokenStoreError,
     validate_profile,
 )
+
+from .kit import MemoryKeyring
 
 SECRET = "t0ken-s3cret-value"
 #: One fixed time, so two records built by record() are equal even when the

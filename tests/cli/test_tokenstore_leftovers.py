@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clihelpers import Result
-from test_tokenstore import SECRET, record
 
 from flattr.tokenstore import FileTokenStore, TokenStoreError, TokenStoreWarning
+
+from .kit import Result
+from .test_tokenstore import SECRET, record
 
 TEMP_SUFFIX = ".flattr-tmp"
 

@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from faultkit import ALL_SCOPES, Rig, RigFactory, ScriptedServer
 
 import flattr
 from flattr._http import Transport
 from flattr.testing import FakeFlattr
+
+from .kit import ALL_SCOPES, Rig, RigFactory, ScriptedServer
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from feedtools import FeedServer
+
+from .kit import FeedServer
 
 
 @pytest.fixture

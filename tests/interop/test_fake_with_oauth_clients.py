@@ -19,7 +19,7 @@ from requests_oauthlib import OAuth1Session
 
 from flattr.testing import FakeFlattr
 
-from .problems import oauth_problem
+from .kit_problems import oauth_problem
 
 CALLBACK = "http://127.0.0.1:9/callback"
 ME = "/rest/0.0.1/user/me"

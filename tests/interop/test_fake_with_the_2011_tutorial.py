@@ -21,7 +21,7 @@ import pytest
 
 from flattr.testing import FakeFlattr
 
-from .problems import oauth_problem
+from .kit_problems import oauth_problem
 
 with warnings.catch_warnings():
     # python-oauth2 (2015) builds its version with distutils' deprecated Version class.

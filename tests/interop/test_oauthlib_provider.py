@@ -19,7 +19,7 @@ from oauthlib.oauth1 import RequestValidator
 import flattr
 from flattr.testing import FakeFlattr
 
-from .provider import CALLBACK, CONSUMER_KEY, CONSUMER_SECRET, SCOPES, Provider
+from .kit import CALLBACK, CONSUMER_KEY, CONSUMER_SECRET, SCOPES, Provider
 
 
 @pytest.fixture
