@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from flattr import _validate
 from flattr.errors import ValidationError
 from flattr.v2 import _catalog
-from flattr.v2._client import check_category, check_language
+from flattr.v2._validate import check_category, check_language
 
 __all__ = ["auto_submit_url"]
 
