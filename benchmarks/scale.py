@@ -289,10 +289,10 @@ def parse_child(conn: Connection, path: str, how: str) -> None:
     """Child: parse the file's bytes one way; sends (seconds, peak growth, count)."""
     body = Path(path).read_bytes()
     if how == "flattr":
-        from flattr import _xmlstream
+        from flattr import _xml
 
         def parse() -> int:
-            return sum(1 for _ in _xmlstream.iter_things_in(body))
+            return sum(1 for _ in _xml.iter_things(body))
     elif how == "ElementTree":
         from xml.etree import ElementTree
 

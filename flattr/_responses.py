@@ -22,7 +22,7 @@ from http import HTTPStatus
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
-from flattr import _xml
+from flattr import _xml, _xmlstream
 from flattr._http import Request, Response
 from flattr.errors import (
     Advice,
@@ -109,7 +109,7 @@ def _unexpected_status(request: Request, response: Response) -> ResponseError:
         "signed requests never follow redirects, so check the base URL",
         status=response.status,
         content_type=response.content_type or None,
-        excerpt=_xml.excerpt(response.body),
+        excerpt=_xmlstream.excerpt(response.body),
     )
 
 
@@ -256,7 +256,7 @@ def xml_body(request: Request, response: Response, *, registration: bool = False
                 "(an HTML page usually means a proxy or the wrong base URL)",
                 status=status,
                 content_type=ctype,
-                excerpt=_xml.excerpt(response.body),
+                excerpt=_xmlstream.excerpt(response.body),
             )
         log.warning("%s answered with Content-Type %r; parsing it as XML", _where(request), ctype)
     return response.body

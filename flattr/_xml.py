@@ -20,6 +20,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from flattr import _xmlstream
+from flattr._xmlstream import EXCERPT_CHARACTERS
 from flattr.errors import ResponseError
 from flattr.models import Category, Language, Owner, Thing, ThingStatus, User
 
@@ -38,15 +39,9 @@ _T = TypeVar("_T")
 #: The most digits an integer in a response may have (ids, counts, Unix
 #: times): 20 holds any unsigned 64-bit number.
 MAX_INTEGER_DIGITS = 20
-_EXCERPT = 200
 #: Bodies up to this size take the fast parser: even all elements, their worst
 #: case costs little. Larger ones are parsed within depth and element budgets.
 _SMALL_BODY = 32 * 1024
-
-
-def excerpt(body: bytes) -> str:
-    """The first characters of a body, decoded leniently, for error messages."""
-    return body[:_EXCERPT].decode("utf-8", "replace")
 
 
 class _Parser(DefusedXMLParser):
@@ -93,16 +88,16 @@ def parse_root(body: bytes) -> Element:
         raise ResponseError(
             f"refused an unsafe XML response ({type(exc).__name__}): "
             "DTDs and entities are never accepted",
-            excerpt=excerpt(body),
+            excerpt=_xmlstream.excerpt(body),
         ) from exc
     except (ParseError, ValueError, LookupError) as exc:
         raise ResponseError(
-            f"the response is not well-formed XML: {exc}", excerpt=excerpt(body)
+            f"the response is not well-formed XML: {exc}", excerpt=_xmlstream.excerpt(body)
         ) from exc
     if root.tag != "flattr":
         tag = root.tag if "}" not in root.tag else "{" + root.tag  # see _Parser
         raise ResponseError(
-            f"expected a <flattr> document, got <{tag[:40]}>", excerpt=excerpt(body)
+            f"expected a <flattr> document, got <{tag[:40]}>", excerpt=_xmlstream.excerpt(body)
         )
     return root
 
@@ -245,7 +240,7 @@ def iter_things(body: bytes) -> Iterator[Thing]:
     being read, not of a tree; a smaller one takes the faster whole-tree parse.
     """
     if len(body) > _SMALL_BODY:
-        return _xmlstream.iter_things_in(body)
+        return (_thing(element) for element in _xmlstream.iter_thing_elements_in(body))
     return iter(_all(parse_root(body).findall("thing"), _thing))
 
 
@@ -281,7 +276,7 @@ def parse_error_element(root: Element) -> tuple[str | None, str] | None:
     if error is None:
         return None
     code = (_optional_text(error, "code") or "")[:40] or None
-    message = (_optional_text(error, "message") or "")[:_EXCERPT]
+    message = (_optional_text(error, "message") or "")[:EXCERPT_CHARACTERS]
     return code, message
 
 

@@ -7,7 +7,7 @@ entity declaration or an external reference is refused the moment expat
 meets it) and count depth, elements and attributes in the same pass, so a
 hostile body is refused before its tree can grow.
 
-:func:`iter_things` reads a ``<thing>`` list answer piece by piece and
+:func:`iter_thing_elements` reads a ``<thing>`` list answer piece by piece and
 builds each ``<thing>`` alone, so memory follows the largest thing, not the
 list: a 100,000-thing answer (about 100 MB) costs less than a MB of parsing.
 :func:`bounded_tree` builds the whole tree of any other answer, refusing it
@@ -24,12 +24,11 @@ from xml.parsers import expat
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
 from defusedxml.common import ExternalReferenceForbidden
 
-from flattr import _xml
 from flattr.errors import ResponseError
-from flattr.models import Thing
 
 __all__ = [
     "CHUNK_BYTES",
+    "EXCERPT_CHARACTERS",
     "MAX_DEPTH",
     "MAX_ELEMENTS",
     "MAX_LIST_DEPTH",
@@ -38,8 +37,9 @@ __all__ = [
     "MAX_THING_ELEMENTS",
     "MAX_THING_TEXT",
     "bounded_tree",
-    "iter_things",
-    "iter_things_in",
+    "excerpt",
+    "iter_thing_elements",
+    "iter_thing_elements_in",
 ]
 
 #: Deepest nesting accepted in any answer (the API's own go four levels deep).
@@ -109,18 +109,27 @@ def _safe_expat() -> expat.XMLParserType:
     return parser
 
 
+#: How much of a refused body an error quotes.
+EXCERPT_CHARACTERS: Final = 200
+
+
+def excerpt(body: bytes) -> str:
+    """The first characters of a body, decoded leniently, for error messages."""
+    return body[:EXCERPT_CHARACTERS].decode("utf-8", "replace")
+
+
 def _refusal(exc: BaseException, head: bytes) -> ResponseError:
     """The :class:`ResponseError` for what stopped a parse."""
-    excerpt = _xml.excerpt(head)
+    quoted = excerpt(head)
     if isinstance(exc, _Refused):
-        return ResponseError(f"refused the XML response: {exc}", excerpt=excerpt)
+        return ResponseError(f"refused the XML response: {exc}", excerpt=quoted)
     if isinstance(exc, DefusedXmlException):
         return ResponseError(
             f"refused an unsafe XML response ({type(exc).__name__}): "
             "DTDs and entities are never accepted",
-            excerpt=excerpt,
+            excerpt=quoted,
         )
-    return ResponseError(f"the response is not well-formed XML: {exc}", excerpt=excerpt)
+    return ResponseError(f"the response is not well-formed XML: {exc}", excerpt=quoted)
 
 
 def _root_check(tag: str) -> None:
@@ -211,7 +220,7 @@ def bounded_tree(body: bytes) -> Element:
 
 
 class _ThingList:
-    """expat handlers that turn a ``<flattr><thing>...`` list into :class:`Thing` values."""
+    """expat handlers that cut a ``<flattr><thing>...`` list into one element per thing."""
 
     def __init__(self, parser: expat.XMLParserType) -> None:
         self._parser = parser
@@ -222,7 +231,7 @@ class _ThingList:
         self._builder: TreeBuilder | None = None
         self._count = 0
         self._text = 0
-        self.ready: list[Thing] = []
+        self.ready: list[Element] = []
         parser.StartElementHandler = self.start
         parser.EndElementHandler = self.end
 
@@ -269,18 +278,19 @@ class _ThingList:
             if self.depth == 2:
                 self._builder = None
                 self._parser.CharacterDataHandler = None
-                self.ready.append(_xml._thing(builder.close()))
+                self.ready.append(builder.close())
         self.depth -= 1
 
 
-def iter_things(chunks: Iterable[bytes | memoryview]) -> Iterator[Thing]:
+def iter_thing_elements(chunks: Iterable[bytes | memoryview]) -> Iterator[Element]:
     """The ``<thing>`` elements straight under ``<flattr>``, as they are read.
 
-    Each thing is checked as :func:`flattr._xml.parse_things` checks it, and
-    yielded before the next piece of the body is parsed.
+    Each is yielded before the next piece of the body is parsed; the caller
+    reads it into a model (and raises :class:`ResponseError` for one that is
+    not a thing).
 
     :param chunks: the body, in pieces of any size.
-    :returns: an iterator of things, in document order.
+    :returns: an iterator of ``<thing>`` elements, in document order.
     :raises ResponseError: the body is not well-formed, safe XML with a
         ``<flattr>`` root, a budget ran out (:data:`MAX_LIST_DEPTH`,
         :data:`MAX_THING_ELEMENTS`, :data:`MAX_THING_TEXT`,
@@ -301,18 +311,18 @@ def iter_things(chunks: Iterable[bytes | memoryview]) -> Iterator[Thing]:
                 yield from ready
         parser.Parse(b"", True)
     except ResponseError:
-        raise  # a thing that is not one: already said which
+        raise  # the caller's verdict on a thing: already says which
     except (_Refused, expat.ExpatError, ValueError, LookupError) as exc:
         # ValueError covers defusedxml's refusals; LookupError an unknown encoding.
         raise _refusal(exc, head) from None
     yield from state.ready
 
 
-def iter_things_in(body: bytes) -> Iterator[Thing]:
-    """:func:`iter_things` over a body held whole, handed to expat in slices.
+def iter_thing_elements_in(body: bytes) -> Iterator[Element]:
+    """:func:`iter_thing_elements` over a body held whole, handed to expat in slices.
 
     :param body: the response body.
-    :returns: an iterator of things, in document order.
-    :raises ResponseError: as :func:`iter_things`.
+    :returns: an iterator of ``<thing>`` elements, in document order.
+    :raises ResponseError: as :func:`iter_thing_elements`.
     """
-    return iter_things(_slices(body))
+    return iter_thing_elements(_slices(body))
