@@ -14,7 +14,7 @@ from flattr.feeds import (
     publish_feed,
 )
 
-from ._commands import open_client
+from ._clients import open_any
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CLIError, describe
 from ._output import clean, print_table
 from ._registry import Context, command, group
@@ -137,7 +137,7 @@ def run_feed_publish(ctx: Context) -> int:
             bar.update(1)
 
     try:
-        with open_client(settings) as client:
+        with open_any(settings) as client:
             report = publish_feed(
                 client,
                 source,
