@@ -8,7 +8,9 @@ resources:
 
 - instead of listing every thing the user owns, each of the feed's URLs is
   looked up (``/things/lookup``) when the entry is planned, so an account's
-  size does not matter and a dry run knows what exists;
+  size does not matter and a dry run knows what exists; a thing found there
+  is skipped as "you own it" when the token's user owns it, and otherwise
+  left to the create, which the server refuses as a duplicate;
 - a thing is created with ``create_thing`` and read back by its id;
 - a 400 ``validation`` answer that says the URL is already registered
   becomes a duplicate :class:`~flattr.RegistrationError`, so the loop skips
@@ -47,7 +49,7 @@ class _Lookups(Mapping[str, v2.Thing]):
 
     def __getitem__(self, url: str) -> v2.Thing:
         thing = self._target.known(url)
-        if thing is None:
+        if thing is None or thing.owner.username != self._target.username():
             raise KeyError(url)
         return thing
 
@@ -68,6 +70,7 @@ class V2Target:
         self.client = client
         self._lock = threading.Lock()
         self._seen: dict[str, v2.Thing | None] = {}
+        self._me: str | None = None
 
     def __repr__(self) -> str:
         return f"V2Target({self.client!r})"
@@ -86,10 +89,25 @@ class V2Target:
             self._seen[url] = thing
         return thing
 
+    def username(self) -> str | None:
+        """The token's user (asked once); ``None`` when asking failed."""
+        if self._me is None:
+            try:
+                self._me = self.client.me().username
+            except FlattrError as exc:
+                log.info("GET /user failed (%s); no thing counts as yours", exc)
+                return None
+        return self._me
+
     def found(self) -> list[str]:
         """The URLs looked up so far that have a thing."""
+        me = self.username()
         with self._lock:
-            return [url for url, thing in self._seen.items() if thing is not None]
+            return [
+                url
+                for url, thing in self._seen.items()
+                if thing is not None and thing.owner.username == me
+            ]
 
     def owned(self) -> Mapping[str, v2.Thing]:
         """What the loop skips: the feed's URLs that have a thing, looked up on demand."""
