@@ -178,7 +178,12 @@ def test_resources_v2_lacks_are_usage_errors(
 
 @pytest.mark.parametrize(
     "argv",
-    [("thing", "delete", "1"), ("subscriptions",), ("rate-limit",), ("flattr-url", "https://e.org")],
+    [
+        ("thing", "delete", "1"),
+        ("subscriptions",),
+        ("rate-limit",),
+        ("flattr-url", "https://e.org"),
+    ],
 )
 def test_v2_commands_on_a_0_0_1_profile(
     run: Run, logged_in: Login, fake: FakeFlattr, argv: tuple[str, ...]
