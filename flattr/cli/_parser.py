@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "flattr.cli._feed",
     "flattr.cli._sandbox",
     "flattr.cli._demo",
+    "flattr.cli._completion",
 )
 
 _DESCRIPTION = (
