@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "flattr.cli._commands",
     "flattr.cli._v2commands",
     "flattr.cli._feed",
+    "flattr.cli._feedlinks",
     "flattr.cli._sandbox",
     "flattr.cli._demo",
     "flattr.cli._completion",
