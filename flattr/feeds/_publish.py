@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from flattr import _extras, _validate
+
+# Imported at run time under names of their own, so the documentation links each
+# generation's client in publish_feed's signature.
+from flattr.client import FlattrClient as V1FlattrClient
 from flattr.errors import FlattrError, RegistrationError, UncertainResultError, ValidationError
 from flattr.feeds import _source, _targets
 from flattr.feeds._mapping import (
@@ -34,9 +38,9 @@ from flattr.feeds._report import (
     short_error,
 )
 from flattr.models import Thing
+from flattr.v2 import FlattrClient as V2FlattrClient
 
 if TYPE_CHECKING:
-    from flattr import v2
     from flattr.client import FlattrClient
 
 __all__ = [
@@ -162,7 +166,7 @@ def _check_options(
 
 
 def publish_feed(
-    client: FlattrClient | v2.FlattrClient,
+    client: V1FlattrClient | V2FlattrClient,
     source: FeedSource,
     *,
     dry_run: bool = False,
