@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import sys
 import threading
@@ -347,3 +348,54 @@ def test_stored_token_api_field(tmp_path: Path) -> None:
         StoredToken.from_dict({**new.to_dict(), "api": "v3"})
     with pytest.raises(flattr.ValidationError):
         StoredToken(token=new.token, consumer_key="k", base_url="https://a.example", api="0.0.1")
+
+
+def test_feed_publish_advice_names_v2_scopes(
+    run: Run, fake: FakeFlattr, config_dir: Path, tmp_path: Path
+) -> None:
+    _v2_login(fake, config_dir, ("flattr",))
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<rss version="2.0"><channel><title>T</title><link>https://pod.example.org/</link>'
+        "<language>en</language><item><title>Episode one</title><link>/1</link>"
+        "<description>The first one.</description></item></channel></rss>",
+        encoding="utf-8",
+    )
+    result = run("feed", "publish", str(feed))
+    assert result.status == 1
+    assert "flattr login --api v2 --scope flattr,thing" in result.out
+    assert "read,publish" not in result.out
+
+
+def test_login_v2_denied(run: Run, fake: FakeFlattr, monkeypatch: pytest.MonkeyPatch) -> None:
+    port = _free_port()
+    app = fake.add_oauth2_client(redirect_uri=f"http://127.0.0.1:{port}/cb", name="CLI")
+    monkeypatch.setenv("FLATTR_CLIENT_ID", app.client_id)
+    monkeypatch.setenv("FLATTR_CLIENT_SECRET", app.client_secret)
+    pages: list[tuple[int, str]] = []
+    threads: list[threading.Thread] = []
+
+    def deny(url: str) -> bool:
+        def walk() -> None:
+            consent = fake.consent_v2(url, allow=False)
+            assert consent.redirect_url is not None and consent.error == "access_denied"
+            pages.append(follow(consent.redirect_url))
+
+        thread = threading.Thread(target=walk, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return True
+
+    monkeypatch.setattr(_login_v2, "open_browser", deny)
+    try:
+        result = run(
+            "login", "--api", "v2", "--base-url", fake.base_url,
+            "--redirect-uri", f"http://127.0.0.1:{port}/cb", "--wait", "20",
+        )  # fmt: skip
+    finally:
+        for thread in threads:
+            thread.join(10)
+    assert result.status == 1
+    assert "flattr login --api v2` again and choose Allow" in result.err
+    assert pages and "Access denied" in pages[0][1]
+    assert FileTokenStore(Path(os.environ["FLATTR_CONFIG_DIR"]) / "tokens").load("default") is None
