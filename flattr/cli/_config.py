@@ -266,11 +266,12 @@ class Settings:
         if explicit is None:
             return stored.base_url
         chosen = self._checked_url(explicit)
+        api = " --api v2" if stored.api == "v2" else ""
         if chosen != stored.base_url:
             raise CLIError(
                 f"the token of profile {self.profile!r} was issued by {stored.base_url}, not "
-                f"{chosen}; log in there (flattr login --base-url {chosen}) or use another "
-                "--profile"
+                f"{chosen}; log in there (flattr login{api} --base-url {chosen}) or use "
+                "another --profile"
             )
         return chosen
 
