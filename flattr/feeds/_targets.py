@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
 
 from flattr import v2
@@ -109,8 +110,24 @@ class V2Target:
                 if thing is not None and thing.owner.username == me
             ]
 
-    def owned(self) -> Mapping[str, v2.Thing]:
-        """What the loop skips: the feed's URLs that have a thing, looked up on demand."""
+    def owned(
+        self, wanted: Iterable[str] | None = None, *, threads: int = 4
+    ) -> Mapping[str, v2.Thing]:
+        """What the loop skips: the feed's URLs whose thing the token's user owns.
+
+        :param wanted: the feed's URLs, when known up front: they are looked up
+            at once, ``threads`` at a time. Without them, each URL is looked up
+            when the loop first asks about it.
+        :param threads: parallel lookups for ``wanted`` (1 to 32).
+        :returns: a read-only mapping from URL to thing.
+        """
+        if wanted is not None:
+            urls = [url for url in dict.fromkeys(wanted)]
+            with ThreadPoolExecutor(
+                max_workers=max(1, min(threads, 32)), thread_name_prefix="flattr-lookup"
+            ) as pool:
+                for _ in pool.map(self.known, urls):
+                    pass
         return _Lookups(self)
 
     def thing_by_url(self, url: str) -> v2.Thing | None:

@@ -123,3 +123,22 @@ def test_anything_else_is_refused_before_io() -> None:
     with pytest.raises(flattr.ValidationError) as info:
         flattr.publish_feed(object(), RSS)  # type: ignore[arg-type]
     assert info.value.field == "client"
+
+
+def test_the_target_looks_wanted_urls_up_in_parallel_and_once(
+    fake: FakeFlattr, client: v2.FlattrClient
+) -> None:
+    from flattr.feeds._targets import V2Target
+
+    bob = fake.add_user("bob")
+    fake.add_thing(fake.user, url="https://birds.example.org/robin", title="The robin")
+    fake.add_thing(bob, url="https://birds.example.org/wren", title="Bob's wren")
+    target = V2Target(client)
+    urls = [f"https://birds.example.org/{name}" for name in ("robin", "wren", "owl", "robin")]
+    fake.clear_requests()
+    owned = target.owned(urls, threads=3)
+    assert len(fake.requests_to("/rest/v2/things/lookup")) == 3
+    assert list(owned) == ["https://birds.example.org/robin"]  # bob's wren is not yours
+    assert "https://birds.example.org/wren" not in owned
+    assert owned["https://birds.example.org/robin"].title == "The robin"
+    assert len(fake.requests_to("/rest/v2/things/lookup")) == 3  # answered from what was seen
