@@ -20,7 +20,7 @@ the stores here take care of the usual ways of leaking or losing one:
 Neither store ever holds the consumer secret: only the public consumer key,
 so that a token is not used with another application by mistake.
 
-A record says which API generation its token is for (:attr:`StoredToken.api`:
+A record says which API generation its token is for (``StoredToken.api``:
 ``"0.0.1"``, an OAuth 1.0a token, or ``"v2"``, an OAuth 2 bearer token with
 the application's client id in ``consumer_key``). Records written before v2
 have no ``api`` and read as ``"0.0.1"``; the format version is unchanged.
