@@ -77,7 +77,7 @@ def _owned_things(client: FlattrClient, wanted: Set[str]) -> Mapping[str, Thing]
     """
     target: object = client
     if isinstance(target, _targets.V2Target):
-        return target.owned()  # type: ignore[return-value]  # v2 things, looked up per URL
+        return target.owned(wanted)  # type: ignore[return-value]  # looked up, not listed
     owned: dict[str, Thing] = {}
     for thing in client.iter_things():
         try:

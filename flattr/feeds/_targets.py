@@ -7,8 +7,9 @@ wrapped in :class:`V2Target`, which answers the same three calls with v2's
 resources:
 
 - instead of listing every thing the user owns, each of the feed's URLs is
-  looked up (``/things/lookup``) when the entry is planned, so an account's
-  size does not matter and a dry run knows what exists; a thing found there
+  looked up once (``/things/lookup``, a few at a time) before anything is
+  created, so an account's size does not matter and a dry run knows what
+  exists; a thing found there
   is skipped as "you own it" when the token's user owns it, and otherwise
   left to the create, which the server refuses as a duplicate;
 - a thing is created with ``create_thing`` and read back by its id;
