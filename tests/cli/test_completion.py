@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from clihelpers import PYTHON, Result, subprocess_env
+
+from .kit import PYTHON, Result, subprocess_env
 
 Run = Callable[..., Result]
 

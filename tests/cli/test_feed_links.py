@@ -8,10 +8,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from clihelpers import Login, Result
 
 from flattr import v2
 from flattr.testing import FakeFlattr
+
+from .kit import Login, Result
 
 Run = Callable[..., Result]
 

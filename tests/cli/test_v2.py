@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from clihelpers import Login, Result, follow
 
 import flattr
 from flattr import v2
 from flattr.cli import _login_v2
 from flattr.testing import FakeFlattr
 from flattr.tokenstore import FileTokenStore, StoredToken
+
+from .kit import Login, Result, follow
 
 Run = Callable[..., Result]
 
