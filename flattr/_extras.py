@@ -16,7 +16,7 @@ __all__ = ["EXTRAS", "MissingExtraError", "require"]
 #: Each extra: (the feature it is for, the modules it provides).
 EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "feeds": ("flattr.feeds", ("feedparser",)),
-    "cli": ("the flattr command", ("platformdirs", "tqdm", "feedparser")),
+    "cli": ("the flattr command", ("platformdirs", "tqdm", "feedparser", "argcomplete")),
 }
 
 

@@ -20,6 +20,11 @@ the stores here take care of the usual ways of leaking or losing one:
 Neither store ever holds the consumer secret: only the public consumer key,
 so that a token is not used with another application by mistake.
 
+A record says which API generation its token is for (``StoredToken.api``:
+``"0.0.1"``, an OAuth 1.0a token, or ``"v2"``, an OAuth 2 bearer token with
+the application's client id in ``consumer_key``). Records written before v2
+have no ``api`` and read as ``"0.0.1"``; the format version is unchanged.
+
 >>> import tempfile
 >>> from flattr import AccessToken
 >>> from flattr.tokenstore import FileTokenStore, StoredToken
@@ -56,8 +61,13 @@ from typing import Any, Protocol, runtime_checkable
 from flattr import _validate
 from flattr.errors import TokenStoreError, ValidationError
 from flattr.models import AccessToken
+from flattr.v2._auth import scope_names
+from flattr.v2._models import AccessToken as V2AccessToken
 
 __all__ = [
+    "APIS",
+    "API_V1",
+    "API_V2",
     "FORMAT_VERSION",
     "FileTokenStore",
     "KeyringTokenStore",
@@ -70,6 +80,10 @@ __all__ = [
 
 #: The version number written into every stored record.
 FORMAT_VERSION = 1
+#: The API generations a stored token may be for.
+API_V1 = "0.0.1"
+API_V2 = "v2"
+APIS = (API_V1, API_V2)
 _FORMAT_NAME = "flattr-access-token"
 _PROFILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 #: Bits that must be clear on a token file: no access for group or others.
@@ -129,14 +143,28 @@ class StoredToken:
     :param scopes: the scopes asked for when it was issued.
     :param username: the user it belongs to, when known.
     :param created: when it was stored (UTC); now by default.
+    :param api: the API generation the token is for: ``"0.0.1"`` (an OAuth 1.0a
+        :class:`~flattr.AccessToken`; ``consumer_key`` is the consumer key) or
+        ``"v2"`` (a :class:`flattr.v2.AccessToken`; ``consumer_key`` holds the
+        OAuth 2 client id). Records written before v2 existed read as ``"0.0.1"``.
     """
 
-    token: AccessToken
+    token: AccessToken | V2AccessToken
     consumer_key: str
     base_url: str
     scopes: tuple[str, ...] = ("read",)
     username: str | None = None
     created: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    api: str = API_V1
+
+    def __post_init__(self) -> None:
+        if self.api not in APIS:
+            raise ValidationError("api", f"must be one of {', '.join(APIS)}, not {self.api!r}")
+        expected = V2AccessToken if self.api == API_V2 else AccessToken
+        if not isinstance(self.token, expected):
+            raise ValidationError(
+                "token", f"an API {self.api} record holds a {expected.__module__}.AccessToken"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict holding the token secret: keep it private.
@@ -152,6 +180,7 @@ class StoredToken:
             "scopes": list(self.scopes),
             "username": self.username,
             "created": self.created.isoformat(),
+            "api": self.api,
         }
 
     @classmethod
@@ -171,11 +200,18 @@ class StoredToken:
             raise ValidationError(
                 "version", f"{version!r} is not supported (this flattr reads {FORMAT_VERSION})"
             )
+        api = data.get("api", API_V1)
+        if api not in APIS:
+            raise ValidationError("api", f"must be one of {', '.join(APIS)}, not {api!r}")
         token_data = data.get("token")
         if not isinstance(token_data, Mapping):
             raise ValidationError("token", "must be an object with 'key' and 'secret'")
-        token = AccessToken.from_dict(token_data)
-        scopes = data.get("scopes", ["read"])
+        token: AccessToken | V2AccessToken = (
+            V2AccessToken.from_dict(token_data)
+            if api == API_V2
+            else AccessToken.from_dict(token_data)
+        )
+        scopes = data.get("scopes", ["read"] if api == API_V1 else [])
         if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
             raise ValidationError("scopes", "must be a list of scope names")
         username = data.get("username")
@@ -193,9 +229,10 @@ class StoredToken:
             consumer_key=_validate.credential("consumer_key", data.get("consumer_key")),
             # Where the token came from; whether to talk to it is the client's decision.
             base_url=_validate.base_url(data.get("base_url"), allow_cleartext_http=True),
-            scopes=_validate.scopes(scopes),
+            scopes=_validate.scopes(scopes) if api == API_V1 else scope_names(scopes),
             username=username,
             created=created,
+            api=api,
         )
 
 

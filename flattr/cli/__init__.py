@@ -30,6 +30,7 @@ from typing import TextIO
 from flattr import _extras
 from flattr.errors import FlattrError
 
+from ._completion import autocomplete
 from ._errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, CLIError, describe_for
 from ._parser import build_parser
 from ._registry import COMMANDS, Context
@@ -84,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"flattr: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     parser = build_parser()
+    autocomplete(parser)  # a shell asking for completions gets them, and the run ends
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors

@@ -1,18 +1,24 @@
-"""The commands that call the REST API with the profile's stored token."""
+"""The commands that call the REST API with the profile's stored token.
+
+Each works with either API generation where the resource exists in it: the
+profile's stored token says which one (:mod:`flattr.cli._clients`).
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import itertools
+from collections.abc import Callable, Sequence
 
-from flattr.client import FlattrClient
+from flattr import v2
 from flattr.models import Category, Language, Thing
+from flattr.tokenstore import API_V1
 
-from ._config import Settings
+from ._clients import AnyClient, open_any, open_client, require_api
 from ._errors import EXIT_USAGE, CLIError
 from ._output import (
     THING_HEADERS,
+    V2_THING_HEADERS,
     catalogue_rows,
     print_fields,
     print_json,
@@ -23,31 +29,19 @@ from ._output import (
 )
 from ._registry import Context, command, group
 
-__all__ = ["open_client"]
+__all__ = ["SEARCH_LIMIT", "open_client", "print_things"]
+
+#: The most things ``thing search`` and ``thing list`` show from API v2's pages.
+SEARCH_LIMIT = 100
 
 
-@contextmanager
-def open_client(settings: Settings) -> Iterator[FlattrClient]:
-    """A client for the profile's stored token, closed afterwards."""
-    _, record = settings.load_token()
-    key, secret = settings.consumer(record)
-    base_url = settings.base_url(record)
-    with FlattrClient(
-        key,
-        secret,
-        record.token,
-        base_url=base_url,
-        ca_certs=settings.ca_certs,
-        timeout=settings.timeout,
-    ) as client:
-        yield client
-
-
-def _things(ctx: Context, things: tuple[Thing, ...]) -> int:
+def print_things(ctx: Context, things: Sequence[Thing | v2.Thing]) -> int:
+    """Show things of either API as a table (or JSON); returns the exit status 0."""
     if ctx.json:
         print_json(things, ctx.out)
     elif things:
-        print_table(THING_HEADERS, thing_rows(things), ctx.out)
+        headers = V2_THING_HEADERS if isinstance(things[0], v2.Thing) else THING_HEADERS
+        print_table(headers, thing_rows(things), ctx.out)
     else:
         print("No things.", file=ctx.out)
     return 0
@@ -56,18 +50,20 @@ def _things(ctx: Context, things: tuple[Thing, ...]) -> int:
 @command(
     "whoami",
     "show the user the stored token belongs to",
-    "Call user/me with the profile's token and show the user, the server and the scopes.",
+    "Ask who the profile's token belongs to (user/me, or v2's /user) and show the user, "
+    "the API, the server and the scopes.",
     examples=("flattr whoami", "flattr whoami --profile work --json"),
 )
 def whoami(ctx: Context) -> int:
     """``flattr whoami``: the token's user, and where the token came from."""
     _, record = ctx.settings.load_token()
-    with open_client(ctx.settings) as client:
+    with open_any(ctx.settings) as client:
         me = client.me()
     if ctx.json:
         print_json(
             {
                 "profile": ctx.settings.profile,
+                "api": record.api,
                 "base_url": record.base_url,
                 "scopes": list(record.scopes),
                 "user": me,
@@ -79,8 +75,9 @@ def whoami(ctx: Context) -> int:
             [
                 *user_fields(me),
                 ("profile", ctx.settings.profile),
+                ("api", record.api),
                 ("server", record.base_url),
-                ("scopes", ",".join(record.scopes)),
+                ("scopes", ",".join(record.scopes) or "-"),
             ],
             ctx.out,
         )
@@ -90,7 +87,11 @@ def whoami(ctx: Context) -> int:
 def _user_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", default=None, help="the user name")
     parser.add_argument(
-        "--id", type=int, default=None, metavar="ID", help="the numeric user id instead of a name"
+        "--id",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="the numeric user id instead of a name (API 0.0.1 only)",
     )
 
 
@@ -105,9 +106,13 @@ def user(ctx: Context) -> int:
     """``flattr user NAME`` or ``flattr user --id ID``."""
     if (ctx.args.name is None) == (ctx.args.id is None):
         raise CLIError("give a user name or --id ID (one of the two)", EXIT_USAGE)
-    with open_client(ctx.settings) as client:
+    if ctx.args.id is not None:
+        require_api(ctx.settings, API_V1, "flattr user --id", "`flattr user NAME`")
+    with open_any(ctx.settings) as client:
         found = (
-            client.user(id=ctx.args.id)
+            client.user(ctx.args.name)
+            if isinstance(client, v2.FlattrClient)
+            else client.user(id=ctx.args.id)
             if ctx.args.id is not None
             else client.user(name=ctx.args.name)
         )
@@ -120,7 +125,7 @@ def user(ctx: Context) -> int:
 
 group(
     "thing",
-    "show, list, register, search and browse things",
+    "show, list, register/create, update, delete, search and browse things",
     "Commands about things (content that can be flattred).",
 )
 
@@ -129,12 +134,14 @@ group(
     "thing show",
     "show one thing",
     "Show one thing by its id.",
-    arguments=lambda p: p.add_argument("id", help="the thing's 32-hex id (or its numeric int_id)"),
-    examples=("flattr thing show 6c3f3f2d3bb1422ec1f156d154374a9e",),
+    arguments=lambda p: p.add_argument(
+        "id", help="the thing's id: 0.0.1's 32-hex id (or numeric int_id), v2's number"
+    ),
+    examples=("flattr thing show 6c3f3f2d3bb1422ec1f156d154374a9e", "flattr thing show 42"),
 )
 def thing_show(ctx: Context) -> int:
     """``flattr thing show ID``."""
-    with open_client(ctx.settings) as client:
+    with open_any(ctx.settings) as client:
         thing = client.thing(ctx.args.id)
     if ctx.json:
         print_json(thing, ctx.out)
@@ -143,20 +150,48 @@ def thing_show(ctx: Context) -> int:
     return 0
 
 
+def _list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--user-id",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="whose things, by numeric id (API 0.0.1; default: yours)",
+    )
+    parser.add_argument(
+        "--user",
+        default=None,
+        metavar="NAME",
+        help=f"whose things, by user name (API v2; default: yours; the newest {SEARCH_LIMIT})",
+    )
+
+
 @command(
     "thing list",
     "list a user's things",
     "List the things a user owns (default: you).",
-    arguments=lambda p: p.add_argument(
-        "--user-id", type=int, default=None, metavar="ID", help="whose things (default: yours)"
+    arguments=_list_arguments,
+    examples=(
+        "flattr thing list",
+        "flattr thing list --user-id 42 --json",
+        "flattr thing list --user alice   # API v2",
     ),
-    examples=("flattr thing list", "flattr thing list --user-id 42 --json"),
 )
 def thing_list(ctx: Context) -> int:
-    """``flattr thing list [--user-id N]``."""
-    with open_client(ctx.settings) as client:
-        things = client.things(ctx.args.user_id)
-    return _things(ctx, things)
+    """``flattr thing list [--user-id N | --user NAME]``."""
+    a = ctx.args
+    with open_any(ctx.settings) as client:
+        if isinstance(client, v2.FlattrClient):
+            if a.user_id is not None:
+                raise CLIError("API v2 names users: use --user NAME instead of --user-id", 2)
+            things: Sequence[Thing | v2.Thing] = tuple(
+                itertools.islice(client.user_things(a.user), SEARCH_LIMIT)
+            )
+        else:
+            if a.user is not None:
+                raise CLIError("API 0.0.1 numbers users: use --user-id ID instead of --user", 2)
+            things = client.things(a.user_id)
+    return print_things(ctx, things)
 
 
 def _register_arguments(parser: argparse.ArgumentParser) -> None:
@@ -201,6 +236,7 @@ def _register_arguments(parser: argparse.ArgumentParser) -> None:
 def thing_register(ctx: Context) -> int:
     """``flattr thing register --url ... --title ...``."""
     a = ctx.args
+    require_api(ctx.settings, API_V1, "flattr thing register", "`flattr thing create`")
     tags = [t for value in a.tag or () for t in value.split(",") if t.strip()]
     with open_client(ctx.settings) as client:
         thing = client.register_thing(
@@ -223,15 +259,20 @@ def thing_register(ctx: Context) -> int:
 @command(
     "thing search",
     "search public things",
-    "Free-text search over things.",
+    f"Free-text search over things (on API v2, the first {SEARCH_LIMIT} by relevance).",
     arguments=lambda p: p.add_argument("query", nargs="+", help="the words to search for"),
     examples=("flattr thing search robins", "flattr thing search spring birds --json"),
 )
 def thing_search(ctx: Context) -> int:
     """``flattr thing search QUERY``."""
-    with open_client(ctx.settings) as client:
-        things = client.search(" ".join(ctx.args.query))
-    return _things(ctx, things)
+    query = " ".join(ctx.args.query)
+    with open_any(ctx.settings) as client:
+        things: Sequence[Thing | v2.Thing] = (
+            tuple(itertools.islice(client.search(query), SEARCH_LIMIT))
+            if isinstance(client, v2.FlattrClient)
+            else client.search(query)
+        )
+    return print_things(ctx, things)
 
 
 def _browse_user(value: str) -> int | str:
@@ -252,7 +293,8 @@ def _browse_arguments(parser: argparse.ArgumentParser) -> None:
 @command(
     "thing browse",
     "browse public things by criteria",
-    "List public things matching every criterion given (any of the values of one).",
+    "List public things matching every criterion given (any of the values of one). "
+    "API 0.0.1 only; on v2, `flattr thing search` searches.",
     arguments=_browse_arguments,
     examples=(
         "flattr thing browse --tag birds",
@@ -266,6 +308,7 @@ def thing_browse(ctx: Context) -> int:
         raise CLIError(
             "give at least one of --query, --tag, --category, --language, --user", EXIT_USAGE
         )
+    require_api(ctx.settings, API_V1, "flattr thing browse", "`flattr thing search`")
     with open_client(ctx.settings) as client:
         things = client.browse(
             query=a.query,
@@ -274,7 +317,7 @@ def thing_browse(ctx: Context) -> int:
             languages=a.language or (),
             users=[_browse_user(u) for u in a.user or ()],
         )
-    return _things(ctx, things)
+    return print_things(ctx, things)
 
 
 @command(
@@ -286,8 +329,12 @@ def thing_browse(ctx: Context) -> int:
 )
 def thing_find_url(ctx: Context) -> int:
     """``flattr thing find-url URL``: exit status 1 when the URL is not registered."""
-    with open_client(ctx.settings) as client:
-        thing = client.thing_by_url(ctx.args.url)
+    with open_any(ctx.settings) as client:
+        thing = (
+            client.lookup(ctx.args.url)
+            if isinstance(client, v2.FlattrClient)
+            else client.thing_by_url(ctx.args.url)
+        )
     if ctx.json:
         print_json(thing, ctx.out)
     elif thing is None:
@@ -299,16 +346,19 @@ def thing_find_url(ctx: Context) -> int:
 
 @command(
     "click",
-    "flattr a thing (needs the click scope)",
-    "Flattr a thing as you. Sent once, never retried.",
+    "flattr a thing (needs the click scope; v2: flattr)",
+    "Flattr a thing as you (API 0.0.1's click, v2's flattr). Sent once, never retried.",
     arguments=lambda p: p.add_argument("id", help="the thing's id"),
     scope="click",
     examples=("flattr click 6c3f3f2d3bb1422ec1f156d154374a9e",),
 )
 def click(ctx: Context) -> int:
     """``flattr click ID``: flattr a thing."""
-    with open_client(ctx.settings) as client:
-        client.click(ctx.args.id)
+    with open_any(ctx.settings) as client:
+        if isinstance(client, v2.FlattrClient):
+            client.flattr(ctx.args.id)
+        else:
+            client.click(ctx.args.id)
     if ctx.json:
         print_json({"clicked": ctx.args.id}, ctx.out)
     else:
@@ -316,8 +366,8 @@ def click(ctx: Context) -> int:
     return 0
 
 
-def _catalogue(ctx: Context, fetch: Callable[[FlattrClient], Sequence[Category | Language]]) -> int:
-    with open_client(ctx.settings) as client:
+def _catalogue(ctx: Context, fetch: Callable[[AnyClient], Sequence[Category | Language]]) -> int:
+    with open_any(ctx.settings) as client:
         items = fetch(client)
     if ctx.json:
         print_json(items, ctx.out)
@@ -334,7 +384,7 @@ def _catalogue(ctx: Context, fetch: Callable[[FlattrClient], Sequence[Category |
 )
 def categories(ctx: Context) -> int:
     """``flattr categories``."""
-    return _catalogue(ctx, FlattrClient.categories)
+    return _catalogue(ctx, lambda client: client.categories())
 
 
 @command(
@@ -345,4 +395,4 @@ def categories(ctx: Context) -> int:
 )
 def languages(ctx: Context) -> int:
     """``flattr languages``."""
-    return _catalogue(ctx, FlattrClient.languages)
+    return _catalogue(ctx, lambda client: client.languages())

@@ -17,6 +17,16 @@ issued to.
     base_url = "https://api.flattr.com"
     token_store = "keyring"        # or "file" (the default)
     ca_certs = "/path/to/ca.pem"
+    # API v2 (flattr login --api v2)
+    client_id = "..."
+    client_secret = "..."          # as for consumer_secret
+    auth_url = "https://flattr.com"  # where the OAuth 2 pages are
+    redirect_uri = "http://127.0.0.1:8713/callback"
+
+For API v2, ``base_url`` is the API host (``/rest/v2`` is appended) and
+``auth_url`` the host of the OAuth 2 pages. When ``auth_url`` is not set it is
+``https://flattr.com`` for the real API host and ``base_url`` itself for any
+other server (a :class:`~flattr.testing.FakeFlattr` serves both).
 """
 
 from __future__ import annotations
@@ -44,17 +54,22 @@ from flattr.tokenstore import (
     TokenStore,
     validate_profile,
 )
+from flattr.v2 import _catalog as _v2catalog
 
 from ._errors import CLIError
 
 __all__ = [
     "CONFIG_KEYS",
     "ENV_BASE_URL",
+    "ENV_AUTH_URL",
     "ENV_CA_CERTS",
+    "ENV_CLIENT_ID",
+    "ENV_CLIENT_SECRET",
     "ENV_CONFIG_DIR",
     "ENV_CONSUMER_KEY",
     "ENV_CONSUMER_SECRET",
     "ENV_PROFILE",
+    "ENV_REDIRECT_URI",
     "ENV_TIMEOUT",
     "ENV_TOKEN_STORE",
     "Settings",
@@ -69,13 +84,21 @@ ENV_CONSUMER_SECRET = "FLATTR_CONSUMER_SECRET"
 ENV_TOKEN_STORE = "FLATTR_TOKEN_STORE"
 ENV_CA_CERTS = "FLATTR_CA_CERTS"
 ENV_TIMEOUT = "FLATTR_TIMEOUT"
+ENV_CLIENT_ID = "FLATTR_CLIENT_ID"
+ENV_CLIENT_SECRET = "FLATTR_CLIENT_SECRET"
+ENV_AUTH_URL = "FLATTR_AUTH_URL"
+ENV_REDIRECT_URI = "FLATTR_REDIRECT_URI"
 
 #: The keys a profile's table in ``config.toml`` may hold.
 CONFIG_KEYS = (
+    "auth_url",
     "base_url",
     "ca_certs",
+    "client_id",
+    "client_secret",
     "consumer_key",
     "consumer_secret",
+    "redirect_uri",
     "timeout",
     "token_store",
 )
@@ -163,7 +186,7 @@ class Settings:
                 raise CLIError(
                     f"{self.config_path}: [{self.profile}] {key} must be a string", status=2
                 )
-        if "consumer_secret" in section:
+        if "consumer_secret" in section or "client_secret" in section:
             self._warn_if_readable()
         return dict(section)
 
@@ -243,11 +266,12 @@ class Settings:
         if explicit is None:
             return stored.base_url
         chosen = self._checked_url(explicit)
+        api = " --api v2" if stored.api == "v2" else ""
         if chosen != stored.base_url:
             raise CLIError(
                 f"the token of profile {self.profile!r} was issued by {stored.base_url}, not "
-                f"{chosen}; log in there (flattr login --base-url {chosen}) or use another "
-                "--profile"
+                f"{chosen}; log in there (flattr login{api} --base-url {chosen}) or use "
+                "another --profile"
             )
         return chosen
 
@@ -285,6 +309,45 @@ class Settings:
             return (
                 _validate.credential("consumer_key", key),
                 _validate.credential("consumer_secret", secret),
+            )
+        except ValidationError as exc:
+            raise CLIError(f"{exc.field.replace('_', ' ')}: {exc.message}", status=2) from None
+
+    def auth_url(self, base_url: str) -> str:
+        """Where the v2 OAuth pages are, for the API host ``base_url``.
+
+        ``--auth-url``, ``FLATTR_AUTH_URL`` or config ``auth_url``; else
+        ``https://flattr.com`` for the real API host, and ``base_url`` itself
+        for any other server (a sandbox serves both).
+        """
+        chosen = self._setting("auth_url", ENV_AUTH_URL, "auth_url")
+        if chosen is None:
+            chosen = _v2catalog.AUTH_BASE_URL if base_url == _v2catalog.API_BASE_URL else base_url
+        try:
+            return _validate.base_url(chosen)
+        except ValidationError as exc:
+            raise CLIError(f"--auth-url: {exc.message}", status=2) from None
+
+    @property
+    def redirect_uri(self) -> str | None:
+        """The v2 application's registered loopback callback, if one was given."""
+        return self._setting("redirect_uri", ENV_REDIRECT_URI, "redirect_uri")
+
+    def client(self) -> tuple[str, str]:
+        """The v2 application's OAuth 2 client id and secret.
+
+        :raises CLIError: either is not configured anywhere.
+        """
+        client_id = self._setting("client_id", ENV_CLIENT_ID, "client_id")
+        if client_id is None:
+            raise CLIError(self._missing("client id", "client-id", ENV_CLIENT_ID), 2)
+        secret = self._setting("client_secret", ENV_CLIENT_SECRET, "client_secret")
+        if secret is None:
+            raise CLIError(self._missing("client secret", "client-secret", ENV_CLIENT_SECRET), 2)
+        try:
+            return (
+                _validate.credential("client_id", client_id),
+                _validate.credential("client_secret", secret),
             )
         except ValidationError as exc:
             raise CLIError(f"{exc.field.replace('_', ' ')}: {exc.message}", status=2) from None

@@ -56,9 +56,14 @@ class CLIError(Exception):
         self.status = status
 
 
-def login_command(profile: str, scopes: Iterable[str] = ()) -> str:
-    """The ``flattr login`` line for a profile, asking for ``scopes`` when given."""
+def login_command(profile: str, scopes: Iterable[str] = (), *, api: str = "0.0.1") -> str:
+    """The ``flattr login`` line for a profile, asking for ``scopes`` when given.
+
+    :param api: the API generation to log in to (``"v2"`` adds ``--api v2``).
+    """
     parts = ["flattr login"]
+    if api == "v2":
+        parts.append("--api v2")
     if profile != "default":
         parts.append(f"--profile {profile}")
     wanted = list(dict.fromkeys(scopes))  # the order given, each once
@@ -67,11 +72,19 @@ def login_command(profile: str, scopes: Iterable[str] = ()) -> str:
     return " ".join(parts)
 
 
+#: A command's scope (0.0.1 names) as API v2 calls it; ``read`` needs none there.
+_V2_SCOPES: dict[str, str | None] = {"read": None, "click": "flattr", "publish": "thing"}
+
+
 @dataclass(frozen=True, slots=True)
 class _Situation:
     profile: str
     scope: str | None
     stored_scopes: tuple[str, ...]
+    api: str = "0.0.1"
+
+    def login(self, scopes: Iterable[str] = ()) -> str:
+        return login_command(self.profile, scopes, api=self.api)
 
 
 def _said(exc: FlattrError) -> str:
@@ -83,8 +96,8 @@ def _said(exc: FlattrError) -> str:
 
 
 def _authorize_again(exc: FlattrError, at: _Situation) -> str:
-    login = login_command(at.profile)
-    if isinstance(exc, OAuthError) and exc.problem == "denied":
+    login = at.login()
+    if isinstance(exc, OAuthError) and exc.problem in ("denied", "access_denied"):
         return f"{exc}; run `{login}` again and choose Allow"
     if isinstance(exc, OAuthError):
         return f"{exc} (OAuth problem: {exc.problem}); run `{login}` again"
@@ -96,7 +109,10 @@ def _authorize_again(exc: FlattrError, at: _Situation) -> str:
 
 def _check_consumer(exc: FlattrError, at: _Situation) -> str:
     where = (
-        "The application's key and secret come from --consumer-key/--consumer-secret, "
+        "The application's client id and secret come from --client-id/--client-secret, "
+        "FLATTR_CLIENT_ID/FLATTR_CLIENT_SECRET or config.toml"
+        if at.api == "v2"
+        else "The application's key and secret come from --consumer-key/--consumer-secret, "
         "FLATTR_CONSUMER_KEY/FLATTR_CONSUMER_SECRET or config.toml"
     )
     if isinstance(exc, OAuthError):
@@ -104,21 +120,25 @@ def _check_consumer(exc: FlattrError, at: _Situation) -> str:
     # With a stored token, a bad signature may come from either secret.
     return (
         f"{_said(exc)}. The consumer key/secret or the access token was not accepted: "
-        f"check the consumer secret, or run `{login_command(at.profile)}` again. {where}"
+        f"check the consumer secret, or run `{at.login()}` again. {where}"
     )
 
 
 def _add_scope(exc: FlattrError, at: _Situation) -> str:
-    needed = (exc.missing_scope if isinstance(exc, ForbiddenError) else None) or at.scope
+    scope = at.scope
+    if at.api == "v2" and scope is not None:
+        scope = _V2_SCOPES.get(scope, scope)
+    needed = (exc.missing_scope if isinstance(exc, ForbiddenError) else None) or scope
     if needed is None:
         return f"{exc}"
     if needed in at.stored_scopes:
         # The token has it: the refusal has another cause, so no login is suggested.
         return f"{_said(exc)}. The token already has the {needed} scope, so that is not the cause"
-    scopes = (*at.stored_scopes, needed) if at.stored_scopes else ("read", needed)
-    return (
-        f"{_said(exc)}. Log in again with the {needed} scope: `{login_command(at.profile, scopes)}`"
-    )
+    if at.stored_scopes or at.api == "v2":
+        scopes: tuple[str, ...] = (*at.stored_scopes, needed)
+    else:
+        scopes = ("read", needed)
+    return f"{_said(exc)}. Log in again with the {needed} scope: `{at.login(scopes)}`"
 
 
 def _wait(exc: FlattrError, at: _Situation) -> str:
@@ -132,7 +152,7 @@ def _wait(exc: FlattrError, at: _Situation) -> str:
 
 def _look_up_result(exc: FlattrError, at: _Situation) -> str:
     text = f"{exc}. Check the result before trying again"
-    if at.scope == "publish":
+    if at.scope in ("publish", "thing"):
         text += " (`flattr thing find-url URL`)"
     return text
 
@@ -196,6 +216,7 @@ def describe(
     profile: str = "default",
     scope: str | None = None,
     stored_scopes: Iterable[str] = (),
+    api: str = "0.0.1",
 ) -> tuple[str, int]:
     """One line for ``exc`` that says what to do, and the exit status.
 
@@ -204,6 +225,8 @@ def describe(
     :param scope: the scope the failed command needs (``click``, ``publish``), if any.
     :param stored_scopes: the scopes of the profile's stored token, so a suggested
         login keeps them.
+    :param api: the profile's API generation (``"0.0.1"`` or ``"v2"``), so a
+        suggested login names it and its scopes.
     :returns: ``(message, exit status)``.
     """
     status = (
@@ -215,12 +238,12 @@ def describe(
         text = _token_store(exc, profile)
     elif exc.advice is None:
         text = (
-            _authorize_again(exc, _Situation(profile, scope, ()))
+            _authorize_again(exc, _Situation(profile, scope, (), api))
             if isinstance(exc, OAuthError)
             else str(exc)
         )
     else:
-        text = _WORDS[exc.advice](exc, _Situation(profile, scope, tuple(stored_scopes)))
+        text = _WORDS[exc.advice](exc, _Situation(profile, scope, tuple(stored_scopes), api))
     return " ".join(text.split()), status
 
 
@@ -230,13 +253,13 @@ def describe_for(exc: CLIError | FlattrError, ctx: Context, cmd: Command) -> tup
         return " ".join(str(exc).split()), exc.status
     profile = "default"
     stored: tuple[str, ...] = ()
+    api = str(getattr(ctx.args, "api", None) or "0.0.1")  # flattr login --api v2
     try:
         settings = ctx.settings
         profile = settings.profile
-        record = (
-            settings.store().load(profile) if cmd.scope or exc.advice is Advice.ADD_SCOPE else None
-        )
-        stored = record.scopes if record is not None else ()
+        record = settings.store().load(profile) if cmd.name != "login" else None
+        if record is not None:
+            stored, api = record.scopes, record.api
     except (CLIError, FlattrError):
         pass  # the advice then keeps to what the failure itself says
-    return describe(exc, profile=profile, scope=cmd.scope, stored_scopes=stored)
+    return describe(exc, profile=profile, scope=cmd.scope, stored_scopes=stored, api=api)

@@ -14,7 +14,7 @@ from flattr.feeds import (
     publish_feed,
 )
 
-from ._commands import open_client
+from ._clients import open_any
 from ._errors import EXIT_FAILURE, EXIT_USAGE, CLIError, describe
 from ._output import clean, print_table
 from ._registry import Context, command, group
@@ -77,7 +77,9 @@ def _publish_arguments(parser: argparse.ArgumentParser) -> None:
 group("feed", "register the entries of a blog or podcast feed as things", "Commands about feeds.")
 
 
-def _row(result: Registered | Skipped | Failed, profile: str) -> tuple[str, str, str, str]:
+def _row(
+    result: Registered | Skipped | Failed, profile: str, api: str = "0.0.1"
+) -> tuple[str, str, str, str]:
     outcome = result.outcome
     if isinstance(result, Registered):
         if result.thing is None:
@@ -88,7 +90,7 @@ def _row(result: Registered | Skipped | Failed, profile: str) -> tuple[str, str,
     elif isinstance(result, Skipped):
         note = result.reason.value + (f": {result.detail}" if result.detail else "")
     else:
-        note = describe(result.error, profile=profile, scope="publish")[0]
+        note = describe(result.error, profile=profile, scope="publish", api=api)[0]
     if result.warnings:
         note += f" (warning: {'; '.join(result.warnings)})"
     return (outcome, result.url or "-", result.title, note)
@@ -136,8 +138,9 @@ def run_feed_publish(ctx: Context) -> int:
             bar.set_postfix(counts, refresh=False)
             bar.update(1)
 
+    _, record = settings.load_token()
     try:
-        with open_client(settings) as client:
+        with open_any(settings) as client:
             report = publish_feed(
                 client,
                 source,
@@ -161,13 +164,19 @@ def run_feed_publish(ctx: Context) -> int:
         if report.total:
             print_table(
                 ("OUTCOME", "URL", "TITLE", "NOTE"),
-                (_row(r, settings.profile) for r in report.results),
+                (_row(r, settings.profile, record.api) for r in report.results),
                 out,
             )
         if report.failed:
             print("\nFailed:", file=out)
             for failure in report.failed:
-                message = describe(failure.error, profile=settings.profile, scope="publish")[0]
+                message = describe(
+                    failure.error,
+                    profile=settings.profile,
+                    scope="publish",
+                    stored_scopes=record.scopes,
+                    api=record.api,
+                )[0]
                 print(f"  {clean(failure.url or failure.title)}: {clean(message)}", file=out)
         print(report.summary(), file=out)
     if not report.ok:

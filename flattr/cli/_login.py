@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -24,14 +25,14 @@ from flattr.auth import FlattrAuth
 from flattr.client import FlattrClient
 from flattr.errors import FlattrError, OAuthError, ValidationError
 from flattr.models import RequestToken
-from flattr.tokenstore import StoredToken
+from flattr.tokenstore import API_V1, API_V2, APIS, StoredToken
 
 from ._errors import EXIT_USAGE, CLIError
 from ._output import print_json
 from ._parser import positive_float
 from ._registry import Context, command
 
-__all__ = ["CallbackServer", "open_browser", "run_login", "run_logout"]
+__all__ = ["CallbackServer", "DEFAULT_WAIT", "open_browser", "read_code", "run_login", "run_logout"]
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +86,17 @@ class CallbackServer:
     Use it as a context manager; :attr:`url` is the callback to send.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0, path: str = CALLBACK_PATH) -> None:
         self._done = threading.Event()
         self._outcome = _Outcome()
-        self._auth: FlattrAuth | None = None
-        self._request_token: RequestToken | None = None
+        self._parse: Callable[[str], str] | None = None
         self._lock = threading.Lock()
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._path = path
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         server.daemon_threads = True
         self._server = server
         self.port = int(server.server_address[1])
-        self.url = f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
+        self.url = f"http://127.0.0.1:{self.port}{path}"
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
@@ -116,9 +117,17 @@ class CallbackServer:
 
     def expect(self, auth: FlattrAuth, request_token: RequestToken) -> None:
         """Accept callbacks for ``request_token`` from now on."""
+        self.expect_with(lambda target: auth.parse_callback(target, request_token))
+
+    def expect_with(self, parse: Callable[[str], str]) -> None:
+        """Accept callbacks that ``parse`` reads (it returns the verifier or code).
+
+        :param parse: takes the request target; raises :class:`OAuthError` for a
+            callback that is not this login's (``problem`` ``denied`` or
+            ``access_denied`` ends the wait).
+        """
         with self._lock:
-            self._auth = auth
-            self._request_token = request_token
+            self._parse = parse
 
     def wait(self, timeout: float) -> str:
         """Wait for the browser to come back.
@@ -143,18 +152,18 @@ class CallbackServer:
         """Decide on one request: ``(status, title, text)`` of the page to answer with."""
         if host != f"127.0.0.1:{self.port}":
             return 400, "Wrong address", "This server only answers at 127.0.0.1."
-        if urlsplit(target).path != CALLBACK_PATH:
+        if urlsplit(target).path != self._path:
             return 404, "Not found", "Nothing here."
         with self._lock:
-            auth, request_token = self._auth, self._request_token
+            parse = self._parse
             if self._done.is_set():
                 return 200, "Already done", "You can close this page."
-            if auth is None or request_token is None:
+            if parse is None:
                 return 409, "Not ready", "The login has not started yet."
             try:
-                self._outcome.verifier = auth.parse_callback(target, request_token)
+                self._outcome.verifier = parse(target)
             except OAuthError as exc:
-                if exc.problem != "denied":
+                if exc.problem not in ("denied", "access_denied"):
                     log.debug("ignored a callback: %s", exc.problem)
                     return (
                         400,
@@ -206,31 +215,52 @@ def _parse_scopes(values: list[str] | None) -> tuple[str, ...]:
         raise CLIError(f"--scope: {exc.message}", EXIT_USAGE) from None
 
 
-def _read_pin(stdin: TextIO, stderr: TextIO) -> str:
+def read_code(stdin: TextIO, stderr: TextIO, again: str = "flattr login --oob") -> str:
+    """Read the code the consent page showed from ``stdin`` (prompting on ``stderr``).
+
+    :param again: the command to suggest when nothing was entered.
+    :raises CLIError: an empty line.
+    """
     stderr.write("Code shown on the page: ")
     stderr.flush()
     line = stdin.readline()
     pin = line.strip()
     if not pin:
-        raise CLIError("no code was entered; run `flattr login --oob` again", EXIT_USAGE)
+        raise CLIError(f"no code was entered; run `{again}` again", EXIT_USAGE)
     return pin
 
 
 def _login_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--api",
+        choices=APIS,
+        default=API_V1,
+        help="which API to log in to: 0.0.1 (OAuth 1.0a, the consumer key and secret) or v2 "
+        "(OAuth 2, the client id and secret); the profile remembers it (default: 0.0.1)",
+    )
+    parser.add_argument(
         "--scope",
         action="append",
         metavar="SCOPES",
         default=None,
-        help="scopes to ask for, comma-separated or repeated: read, click, publish, "
-        "extendedread (default: read)",
+        help="scopes to ask for, comma-separated or repeated: for 0.0.1 read, click, "
+        "publish, extendedread (default: read); for v2 flattr, thing, email, extendedread "
+        "(default: none, which reads public data and your own)",
     )
     parser.add_argument(
         "--oob",
         action="store_true",
         default=False,
         help="PIN flow: print the consent page's address and read the code it shows "
-        "(for a browser on another machine)",
+        "(for a browser on another machine; for v2, an application registered without "
+        "a redirect URI)",
+    )
+    parser.add_argument(
+        "--redirect-uri",
+        default=None,
+        metavar="URL",
+        help="v2 only: the application's registered callback, http://127.0.0.1:PORT/PATH; "
+        "the login listens there (default: $FLATTR_REDIRECT_URI, config redirect_uri)",
     )
     parser.add_argument(
         "--no-browser",
@@ -252,16 +282,26 @@ def _login_arguments(parser: argparse.ArgumentParser) -> None:
     "authorize this command for your Flattr account and store the token",
     "Run the OAuth flow: open Flattr's consent page in the browser, catch the answer on "
     "a loopback address (127.0.0.1, a free port) and store the access token under the "
-    "profile. With --oob, print the page's address and read the code it shows instead.",
+    "profile. With --oob, print the page's address and read the code it shows instead. "
+    "With --api v2, run OAuth 2's code flow: the answer comes to the application's "
+    "registered --redirect-uri on 127.0.0.1, or with --oob the page shows the code.",
     arguments=_login_arguments,
     examples=(
         "flattr login --scope read,click,publish",
         "flattr login --no-browser --profile work",
         "flattr login --oob",
+        "flattr login --api v2 --scope flattr,thing --redirect-uri http://127.0.0.1:8713/callback",
+        "flattr login --api v2 --oob --scope flattr",
     ),
 )
 def run_login(ctx: Context) -> int:
     """Run ``flattr login``."""
+    if ctx.args.api == API_V2:
+        from ._login_v2 import run_login_v2
+
+        return run_login_v2(ctx)
+    if ctx.args.redirect_uri is not None:
+        raise CLIError("--redirect-uri is for --api v2 (0.0.1 sends its own callback)", EXIT_USAGE)
     args, settings, out, err, stdin = ctx.args, ctx.settings, ctx.out, ctx.err, ctx.stdin
     scopes = _parse_scopes(args.scope)
     key, secret = settings.consumer()
@@ -286,7 +326,7 @@ def run_login(ctx: Context) -> int:
         url = auth.authorize_url(request_token, scopes)
         say("Open this page in a browser, choose Allow and type the code it shows:")
         say(f"\n    {url}\n")
-        verifier = _read_pin(stdin, err)
+        verifier = read_code(stdin, err)
     else:
         with CallbackServer() as server:
             auth = FlattrAuth(key, secret, server.url, **connection)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
+from flattr import v2
 from flattr.models import Category, Language, Thing, User
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "print_table",
     "thing_fields",
     "thing_rows",
+    "V2_THING_HEADERS",
     "to_jsonable",
     "user_fields",
 ]
@@ -100,8 +102,10 @@ def print_fields(pairs: Iterable[tuple[str, object]], out: TextIO) -> None:
         print(f"{name + ':':<{width + 1}} {value}", file=out)
 
 
-def user_fields(user: User) -> list[tuple[str, object]]:
-    """The rows :func:`print_fields` shows for a user (empty fields left out)."""
+def user_fields(user: User | v2.User) -> list[tuple[str, object]]:
+    """The rows :func:`print_fields` shows for a user of either API (empty fields left out)."""
+    if isinstance(user, v2.User):
+        return _v2_user_fields(user)
     full_name = " ".join(p for p in (user.firstname, user.lastname) if p) or None
     place = ", ".join(p for p in (user.city, user.country) if p) or None
     rows: list[tuple[str, object]] = [
@@ -118,8 +122,39 @@ def user_fields(user: User) -> list[tuple[str, object]]:
     return [(k, v) for k, v in rows if v not in (None, "")]
 
 
-def thing_fields(thing: Thing) -> list[tuple[str, object]]:
-    """The rows :func:`print_fields` shows for one thing."""
+def _v2_user_fields(user: v2.User) -> list[tuple[str, object]]:
+    full_name = " ".join(p for p in (user.firstname, user.lastname) if p) or None
+    place = ", ".join(p for p in (user.city, user.country) if p) or None
+    rows: list[tuple[str, object]] = [
+        ("username", user.username),
+        ("id", user.id),
+        ("name", full_name),
+        ("place", place),
+        ("email", user.email),
+        ("url", user.url),
+        ("link", user.link),
+        ("about", user.about),
+    ]
+    return [(k, v) for k, v in rows if v not in (None, "")]
+
+
+def thing_fields(thing: Thing | v2.Thing) -> list[tuple[str, object]]:
+    """The rows :func:`print_fields` shows for one thing of either API."""
+    if isinstance(thing, v2.Thing):
+        return [
+            ("id", thing.id),
+            ("title", thing.title),
+            ("url", thing.url),
+            ("owner", thing.owner.username),
+            ("category", thing.category),
+            ("language", thing.language),
+            ("tags", ", ".join(thing.tags) or "-"),
+            ("flattrs", thing.flattrs),
+            ("hidden", "yes" if thing.hidden else "no"),
+            ("created", thing.created.isoformat()),
+            ("link", thing.link),
+            ("description", thing.description),
+        ]
     return [
         ("id", thing.id),
         ("int_id", thing.int_id),
@@ -137,12 +172,16 @@ def thing_fields(thing: Thing) -> list[tuple[str, object]]:
 
 
 THING_HEADERS = ("ID", "TITLE", "OWNER", "CATEGORY", "LANGUAGE", "CLICKS", "URL")
+#: The columns of a table of API v2 things (v2 counts flattrs, not clicks).
+V2_THING_HEADERS = ("ID", "TITLE", "OWNER", "CATEGORY", "LANGUAGE", "FLATTRS", "URL")
 
 
-def thing_rows(things: Iterable[Thing]) -> list[tuple[object, ...]]:
-    """The rows of a things table (see :data:`THING_HEADERS`)."""
+def thing_rows(things: Iterable[Thing | v2.Thing]) -> list[tuple[object, ...]]:
+    """The rows of a things table (see :data:`THING_HEADERS`, :data:`V2_THING_HEADERS`)."""
     return [
-        (t.id, t.title, t.owner.username, t.category.id, t.language, t.clicks, t.url)
+        (t.id, t.title, t.owner.username, t.category, t.language, t.flattrs, t.url)
+        if isinstance(t, v2.Thing)
+        else (t.id, t.title, t.owner.username, t.category.id, t.language, t.clicks, t.url)
         for t in things
     ]
 

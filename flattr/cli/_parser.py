@@ -21,12 +21,18 @@ __all__ = ["COMMAND_MODULES", "build_parser", "positive_float"]
 COMMAND_MODULES = (
     "flattr.cli._login",
     "flattr.cli._commands",
+    "flattr.cli._v2commands",
     "flattr.cli._feed",
+    "flattr.cli._feedlinks",
     "flattr.cli._sandbox",
     "flattr.cli._demo",
+    "flattr.cli._completion",
 )
 
-_DESCRIPTION = "Use Flattr's REST API 0.0.1 from a shell: log in once, then call it."
+_DESCRIPTION = (
+    "Use Flattr's REST APIs (0.0.1 and v2) from a shell: log in once, then call them. "
+    "Each profile remembers which API its login is for (flattr login --api v2)."
+)
 _EPILOG = (
     "Settings come from options, then FLATTR_* environment variables, then the profile's "
     "table in config.toml in the config directory (FLATTR_CONFIG_DIR overrides where that "
@@ -86,6 +92,26 @@ _COMMON: tuple[tuple[str, str | None, str, dict[str, object]], ...] = (
         "the application's consumer secret (default: $FLATTR_CONSUMER_SECRET, config "
         "consumer_secret); other users can see options in the process list, so prefer the "
         "environment variable",
+        {},
+    ),
+    (
+        "--client-id",
+        "ID",
+        "the API v2 application's OAuth 2 client id (default: $FLATTR_CLIENT_ID, config client_id)",
+        {},
+    ),
+    (
+        "--client-secret",
+        "SECRET",
+        "the API v2 application's client secret (default: $FLATTR_CLIENT_SECRET, config "
+        "client_secret); prefer the environment variable, as for --consumer-secret",
+        {},
+    ),
+    (
+        "--auth-url",
+        "URL",
+        "where API v2's OAuth pages are (default: $FLATTR_AUTH_URL, config auth_url, else "
+        "https://flattr.com for the real API host and --base-url for any other server)",
         {},
     ),
     (

@@ -63,7 +63,8 @@ def _sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     "sandbox",
     "run a fake Flattr server on 127.0.0.1 until Ctrl-C",
     "Start FakeFlattr (with a few users and things) and print a consumer key and secret "
-    "for it. Point other commands at it with --base-url or FLATTR_BASE_URL.",
+    "for API 0.0.1 and an OAuth 2 client id and secret for API v2. Point other commands "
+    "at it with --base-url or FLATTR_BASE_URL.",
     arguments=_sandbox_arguments,
     common=False,
     examples=(
@@ -109,6 +110,9 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
         ) from None
     try:
         consumer = _sandbox_consumer(fake, key, secret)
+        # API v2's applications live in memory only: a new one each start. Without a
+        # redirect URI, its consent page shows the code (flattr login --api v2 --oob).
+        app = fake.add_oauth2_client(redirect_uri=None, name=_CONSUMER_NAME)
         if not args.empty and not fake.restored:
             fake.seed_demo()
         users = ", ".join(u.username for u in fake.users)
@@ -136,6 +140,20 @@ def run_sandbox(args: argparse.Namespace, out: TextIO, stop: threading.Event | N
             *(f"    export {name}={shlex.quote(value)}" for name, value in exports),
             "    flattr login --scope read,click,publish",
             "    flattr whoami",
+            "",
+            "For API v2 (OAuth 2), its client id and secret (new at each start):",
+            f"    client id:     {app.client_id}",
+            f"    client secret: {app.client_secret}",
+            "",
+            *(
+                f"    export {name}={shlex.quote(value)}"
+                for name, value in (
+                    ("FLATTR_CLIENT_ID", app.client_id),
+                    ("FLATTR_CLIENT_SECRET", app.client_secret),
+                )
+            ),
+            "    flattr login --api v2 --oob --scope flattr,thing --profile sandbox-v2",
+            "    flattr whoami --profile sandbox-v2",
             "",
             (
                 f"Everything is kept in {state}: start the sandbox with --state again to carry "

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from flattr import _extras, _validate
+
+# Imported at run time under names of their own, so the documentation links each
+# generation's client in publish_feed's signature.
+from flattr.client import FlattrClient as V1FlattrClient
 from flattr.errors import FlattrError, RegistrationError, UncertainResultError, ValidationError
-from flattr.feeds import _source
+from flattr.feeds import _source, _targets
 from flattr.feeds._mapping import (
     FeedContext,
     ThingDraft,
@@ -34,6 +38,7 @@ from flattr.feeds._report import (
     short_error,
 )
 from flattr.models import Thing
+from flattr.v2 import FlattrClient as V2FlattrClient
 
 if TYPE_CHECKING:
     from flattr.client import FlattrClient
@@ -63,13 +68,16 @@ WINDOW_PER_WORKER: Final = 2
 FeedSource = str | bytes | os.PathLike[str]
 
 
-def _owned_things(client: FlattrClient, wanted: Set[str]) -> dict[str, Thing]:
+def _owned_things(client: FlattrClient, wanted: Set[str]) -> Mapping[str, Thing]:
     """The user's things whose normalised URL is in ``wanted``, by that URL.
 
     The list is read one thing at a time and only the feed's are kept, so an
     account of 100,000 things costs the memory of its answer, not of 100,000
     :class:`Thing` objects.
     """
+    target: object = client
+    if isinstance(target, _targets.V2Target):
+        return target.owned(wanted)  # type: ignore[return-value]  # looked up, not listed
     owned: dict[str, Thing] = {}
     for thing in client.iter_things():
         try:
@@ -158,7 +166,7 @@ def _check_options(
 
 
 def publish_feed(
-    client: FlattrClient,
+    client: V1FlattrClient | V2FlattrClient,
     source: FeedSource,
     *,
     dry_run: bool = False,
@@ -171,7 +179,7 @@ def publish_feed(
     ca_certs: str | None = None,
     max_feed_bytes: int = DEFAULT_MAX_FEED_BYTES,
 ) -> PublishReport:
-    """Register one thing per entry of a feed, skipping what is already registered.
+    r"""Register one thing per entry of a feed, skipping what is already registered.
 
     The user's things are listed once; an entry whose URL (normalised) is
     among them is skipped, so running it again after a failure registers only
@@ -196,7 +204,11 @@ def publish_feed(
     the feed's mapped onto Flattr's 45 (``en-us`` → ``en_GB``); the category
     is ``audio``/``video`` for an entry with such an enclosure, else ``text``.
 
-    :param client: a client whose token has the ``read`` and ``publish`` scopes.
+    :param client: an API 0.0.1 client whose token has the ``read`` and ``publish``
+        scopes, or an API v2 client (:class:`flattr.v2.FlattrClient`) whose token
+        has the ``thing`` scope. With v2, each of the feed's URLs is looked up
+        (``lookup``) instead of listing the user's things, things are created
+        with ``create_thing``, and the report holds :class:`flattr.v2.Thing`\ s.
     :param source: an ``http(s)://`` feed URL, a path (``str`` or
         :class:`os.PathLike`) to a feed file, or the feed document itself
         (``bytes``, or a ``str`` starting with ``<``).
@@ -232,6 +244,7 @@ def publish_feed(
     workers, category, fallback_language, hidden = _check_options(
         workers, category, language, hidden, on_progress
     )
+    client = _targets.publisher(client)
     loaded = _source.load(
         source, timeout=fetch_timeout, max_bytes=max_feed_bytes, ca_certs=ca_certs
     )

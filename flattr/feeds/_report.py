@@ -165,9 +165,24 @@ def _draft_dict(draft: ThingDraft | None) -> dict[str, Any] | None:
     return draft.to_dict() if draft is not None else None
 
 
-def _thing_dict(thing: Thing | None) -> dict[str, Any] | None:
+def _thing_dict(thing: object) -> dict[str, Any] | None:
     if thing is None:
         return None
+    if not isinstance(thing, Thing):  # an API v2 thing (publish_feed with a v2 client)
+        v2_thing: Any = thing
+        return {
+            "id": v2_thing.id,
+            "url": v2_thing.url,
+            "title": v2_thing.title,
+            "description": v2_thing.description,
+            "category": v2_thing.category,
+            "language": v2_thing.language,
+            "tags": list(v2_thing.tags),
+            "owner": v2_thing.owner.username,
+            "created": v2_thing.created.isoformat(),
+            "flattrs": v2_thing.flattrs,
+            "hidden": v2_thing.hidden,
+        }
     return {
         "id": thing.id,
         "int_id": thing.int_id,

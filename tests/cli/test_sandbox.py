@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from flattr import v2
 from flattr.cli import _login
+from flattr.testing._browser import plain_browser, walk_v2
 
 from .kit import (
     FLATTR_AS_IN_A_TERMINAL,
@@ -79,6 +83,8 @@ def test_readme_flow_from_sandbox_to_a_registered_thing(
         "FLATTR_CONSUMER_KEY",
         "FLATTR_CONSUMER_SECRET",
         "FLATTR_PROFILE",
+        "FLATTR_CLIENT_ID",
+        "FLATTR_CLIENT_SECRET",
     }
     assert exports["FLATTR_BASE_URL"].startswith("http://127.0.0.1:")
     text = "".join(lines)
@@ -128,6 +134,22 @@ def test_readme_flow_from_sandbox_to_a_registered_thing(
     thing_id = json.loads(registered.out)["id"]
     found = run("thing", "find-url", "https://my.blog.example/first-post", "--json")
     assert json.loads(found.out)["id"] == thing_id
+
+    # API v2 on the same sandbox, with the client id and secret it printed
+    assert f"client id:     {exports['FLATTR_CLIENT_ID']}" in text
+    assert "flattr login --api v2 --oob" in text
+    with v2.FlattrAuth(
+        exports["FLATTR_CLIENT_ID"], exports["FLATTR_CLIENT_SECRET"], None,
+        base_url=exports["FLATTR_BASE_URL"],
+    ) as auth:  # fmt: skip
+        consent = walk_v2(plain_browser(None), auth.authorize_url(("flattr",)), allow=True)
+    assert consent.code
+    monkeypatch.setattr(sys, "stdin", io.StringIO(consent.code + "\n"))
+    v2_login = run("login", "--api", "v2", "--oob", "--scope", "flattr", "--profile", "v2")
+    assert v2_login.status == 0, v2_login.err
+    who = run("whoami", "--profile", "v2", "--json")
+    assert json.loads(who.out)["api"] == "v2"
+    assert found.status == 0  # the 0.0.1 profile still works beside it
 
     out, err = stop(proc)
     assert proc.returncode == 0, err
