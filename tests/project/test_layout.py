@@ -120,7 +120,8 @@ LIBRARY = [m for m in MODULES if _floor(m) < _floor("flattr.testing") and m != "
 @pytest.mark.parametrize("module", LIBRARY)
 def test_the_library_never_imports_the_cli_or_the_fake(module: str) -> None:
     for target in _imports(module, top_level_only=False):
-        assert not target.startswith(("flattr.cli", "flattr.testing")), f"{module} imports {target}"
+        top = ".".join(target.split(".")[:2])
+        assert top not in ("flattr.cli", "flattr.testing"), f"{module} imports {target}"
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
