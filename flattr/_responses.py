@@ -228,7 +228,14 @@ def _by_status(
                 "The URL is already registered; fetch the existing thing with "
                 "client.thing_by_url(url) instead of registering it again",
             )
-        return RegistrationError, Advice.CHECK_INPUT, "Check the thing's fields"
+        # Flattr answered 500 for every refusal; the fields passed every local
+        # check, so a server in trouble is as likely as a field it dislikes.
+        return (
+            RegistrationError,
+            Advice.TRY_AGAIN,
+            "The server refused to register it although its fields pass every documented "
+            "check; try again later, and if it keeps refusing, check the fields",
+        )
     if status == 404:
         return NotFoundError, Advice.CHECK_ID, "Check the id or name"
     cls = error_for_status(status)

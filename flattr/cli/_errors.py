@@ -164,13 +164,14 @@ def _already_registered(exc: FlattrError, at: _Situation) -> str:
     )
 
 
-def _check_input(exc: FlattrError, at: _Situation) -> str:
+def _try_again(exc: FlattrError, at: _Situation) -> str:
     if isinstance(exc, RegistrationError):
         return (
-            f"the server refused to register the thing ({_said(exc)}); "
-            "check the fields and try again"
+            f"the server refused to register the thing ({_said(exc)}); its fields pass "
+            "every documented check, so run the command again later, and check them if it "
+            "keeps refusing"
         )
-    return str(exc)
+    return f"{exc}. Run the command again later"
 
 
 def _check_server(exc: FlattrError, at: _Situation) -> str:
@@ -188,11 +189,11 @@ _WORDS: dict[Advice, Callable[[FlattrError, _Situation], str]] = {
     Advice.ADD_SCOPE: _add_scope,
     Advice.CHECK_CLOCK: lambda exc, at: str(exc),
     Advice.WAIT: _wait,
-    Advice.TRY_AGAIN: lambda exc, at: f"{exc}. Run the command again later",
+    Advice.TRY_AGAIN: _try_again,
     Advice.NOT_ALLOWED: lambda exc, at: str(exc),
     Advice.LOOK_UP_RESULT: _look_up_result,
     Advice.ALREADY_REGISTERED: _already_registered,
-    Advice.CHECK_INPUT: _check_input,
+    Advice.CHECK_INPUT: lambda exc, at: str(exc),
     Advice.CHECK_ID: lambda exc, at: f"{_said(exc)}; check the id or name",
     Advice.TRUST_CA: lambda exc, at: f"{exc} (the command takes --ca-certs or FLATTR_CA_CERTS)",
     Advice.CHECK_SERVER: _check_server,

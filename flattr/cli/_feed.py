@@ -90,9 +90,10 @@ def _row(
     elif isinstance(result, Skipped):
         note = result.reason.value + (f": {result.detail}" if result.detail else "")
     else:
+        outcome = "failed (retry)" if result.retryable else "failed (fix)"
         note = describe(result.error, profile=profile, scope="publish", api=api)[0]
     if result.warnings:
-        note += f" (warning: {'; '.join(result.warnings)})"
+        note += " (warnings below)"
     return (outcome, result.url or "-", result.title, note)
 
 
@@ -167,9 +168,20 @@ def run_feed_publish(ctx: Context) -> int:
                 (_row(r, settings.profile, record.api) for r in report.results),
                 out,
             )
-        if report.failed:
-            print("\nFailed:", file=out)
-            for failure in report.failed:
+        warned = [r for r in report.results if r.warnings]
+        if warned:
+            # Whole, one per line: a table cell would cut them off.
+            print("\nWarnings:", file=out)
+            for result in warned:
+                for warning in result.warnings:
+                    print(f"  {clean(result.url or result.title)}: {clean(warning)}", file=out)
+        for heading, failures in (
+            ("Failed, a rerun may get past these:", report.retryable),
+            ("Failed, to fix before a rerun:", report.permanent),
+        ):
+            if failures:
+                print(f"\n{heading}", file=out)
+            for failure in failures:
                 message = describe(
                     failure.error,
                     profile=settings.profile,
@@ -179,11 +191,18 @@ def run_feed_publish(ctx: Context) -> int:
                 )[0]
                 print(f"  {clean(failure.url or failure.title)}: {clean(message)}", file=out)
         print(report.summary(), file=out)
-    if not report.ok:
+    if report.retryable:
         print(
-            f"flattr: {len(report.failed)} of {report.total} entries failed; run the same "
-            "command again to retry them (registered entries are skipped)",
+            f"flattr: {len(report.retryable)} of {report.total} entries failed for reasons a "
+            "rerun may get past; run the same command again to retry them (registered "
+            "entries are skipped)",
             file=err,
         )
-        return EXIT_FAILURE
-    return 0
+    if report.permanent:
+        print(
+            f"flattr: {len(report.permanent)} of {report.total} entries cannot be registered "
+            "as they are (see above); running again will not change that until the feed, "
+            "the options or the login are fixed",
+            file=err,
+        )
+    return 0 if report.ok else EXIT_FAILURE

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from flattr.errors import APIError, FlattrError, ValidationError
+from flattr.errors import Advice, APIError, FlattrError, ValidationError
 from flattr.feeds._mapping import ThingDraft
 from flattr.models import Thing
 
@@ -105,6 +105,11 @@ class Skipped:
 class Failed:
     """An entry that could not be registered; running again will try it again.
 
+    Whether that can help is :attr:`retryable`: a server that failed or could
+    not be reached, a rate limit, or an answer that was lost can be got past by
+    a rerun; an entry with no link, a field the server refused or a token that
+    lacks a scope needs a fix first.
+
     :ivar index: the entry's position in the feed, from 0.
     :ivar url: the entry's URL (normalised when it could be), ``""`` when it has none.
     :ivar title: the entry's title.
@@ -126,9 +131,26 @@ class Failed:
         """``"failed"``."""
         return "failed"
 
+    @property
+    def retryable(self) -> bool:
+        """Whether running the same publish again can register it, with nothing changed."""
+        return self.error.advice in _RETRYABLE
+
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-serialisable dict; the error as its type, message and facts."""
-        return _entry_dict(self, error=_error_dict(self.error), draft=_draft_dict(self.draft))
+        return _entry_dict(
+            self,
+            error=_error_dict(self.error),
+            draft=_draft_dict(self.draft),
+            retryable=self.retryable,
+        )
+
+
+#: The advice of failures a rerun can get past: the server or network failed,
+#: a rate limit, or a lost answer (a rerun looks the URL up before registering).
+_RETRYABLE: Final = frozenset(
+    {Advice.TRY_AGAIN, Advice.WAIT, Advice.LOOK_UP_RESULT, Advice.CHECK_SERVER}
+)
 
 
 #: The result for one entry.
@@ -248,6 +270,16 @@ class PublishReport:
         return not self.failed
 
     @property
+    def retryable(self) -> tuple[Failed, ...]:
+        """The failures a rerun can get past (:attr:`Failed.retryable`), in feed order."""
+        return tuple(f for f in self.failed if f.retryable)
+
+    @property
+    def permanent(self) -> tuple[Failed, ...]:
+        """The failures that need a fix (the feed, the options, the token) before a rerun."""
+        return tuple(f for f in self.failed if not f.retryable)
+
+    @property
     def results(self) -> tuple[EntryResult, ...]:
         """Every entry's result, in feed order."""
         merged: list[EntryResult] = [*self.registered, *self.skipped, *self.failed]
@@ -273,7 +305,10 @@ class PublishReport:
                 detail = f" ({result.detail})" if result.detail else ""
                 lines.append(f"  = {result.url}  {result.reason.value}{detail}")
             else:
-                lines.append(f"  ! {result.url or result.title}  {short_error(result.error)}")
+                what = "a rerun may get past it" if result.retryable else "fix it first"
+                lines.append(
+                    f"  ! {result.url or result.title}  {short_error(result.error)} ({what})"
+                )
             lines.extend(f"      warning: {warning}" for warning in result.warnings)
         return "\n".join(lines)
 
@@ -295,6 +330,8 @@ class PublishReport:
                 "total": self.total,
                 "registered": len(self.registered),
                 "skipped": len(self.skipped),
+                "retryable": len(self.retryable),
+                "permanent": len(self.permanent),
                 "failed": len(self.failed),
             },
             "warnings": list(self.warnings),

@@ -81,7 +81,14 @@ def test_json_report(logged_in: Login, run: Run, feed_file: Path) -> None:
     result = run("feed", "publish", str(feed_file), "--json", "--category", "images")
     assert result.status == 0
     report = json.loads(result.out)
-    assert report["counts"] == {"total": 3, "registered": 3, "skipped": 0, "failed": 0}
+    assert report["counts"] == {
+        "total": 3,
+        "registered": 3,
+        "skipped": 0,
+        "failed": 0,
+        "retryable": 0,
+        "permanent": 0,
+    }
     assert {r["url"] for r in report["registered"]} == URLS
     assert {r["thing"]["category"] for r in report["registered"]} == {"images"}
 
@@ -95,7 +102,8 @@ def test_a_failed_entry_exits_1_and_a_rerun_finishes_the_job(
     assert failed.out.splitlines()[-1] == "2 registered, 0 skipped, 1 failed of 3 entries"
     (failed_row,) = [line for line in failed.out.splitlines() if line.startswith("failed ")]
     assert "the server refused to register the thing" in failed_row
-    assert "1 of 3 entries failed; run the same command again" in failed.err
+    assert "1 of 3 entries failed for reasons a rerun may get past; run the same" in failed.err
+    assert "cannot be registered as they are" not in failed.err
     assert len(logged_in.fake.things) == 2
 
     rerun = run("feed", "publish", str(feed_file))
@@ -210,3 +218,40 @@ def test_without_publish_scope_every_entry_fails_with_a_hint(
         result.out.count("this token lacks the publish scope. Log in again with the publish") == 3
     )
     assert result.out.count("`flattr login --scope read,publish`") == 3
+
+
+def test_failures_a_rerun_cannot_fix_are_told_apart(
+    logged_in: Login, run: Run, tmp_path: Path
+) -> None:
+    """An entry with a mailto: link needs a fix; a 503 on register passes on a rerun."""
+    feed = tmp_path / "mixed.rss"
+    feed.write_text(
+        '<rss version="2.0"><channel><title>Mixed</title><link>https://mixed.example.org/</link>'
+        "<language>en</language>"
+        "<item><title>Mail me</title><link>mailto:someone@example.org</link>"
+        "<description>Write to me.</description></item>"
+        "<item><title>No description here</title><link>/bare</link></item>"
+        "<item><title>Fine post</title><link>/fine</link>"
+        "<description>Nothing wrong here.</description></item>"
+        "</channel></rss>"
+    )
+    logged_in.fake.inject_fault("/rest/0.0.1/thing/register", "status", status=503, times=1)
+    result = run("feed", "publish", str(feed), "--workers", "1")
+    assert result.status == 1
+    out = result.out
+    assert "Failed, a rerun may get past these:" in out
+    assert "Failed, to fix before a rerun:" in out
+    assert "failed (fix)" in out and "failed (retry)" in out
+    assert "1 of 3 entries failed for reasons a rerun may get past" in result.err
+    assert "1 of 3 entries cannot be registered as they are" in result.err
+    # the warning, whole, on a line of its own after the table
+    [warning] = out[out.index("Warnings:") :].splitlines()[1:2]
+    assert warning.startswith("  https://mixed.example.org/bare: ")
+    assert "..." not in warning and len(warning) > 60  # longer than a table cell allows
+
+    rerun = run("feed", "publish", str(feed), "--json")
+    assert rerun.status == 1
+    counts = json.loads(rerun.out)["counts"]
+    assert counts["retryable"] == 0 and counts["permanent"] == 1
+    assert "cannot be registered as they are" in rerun.err
+    assert "a rerun may get past" not in rerun.err

@@ -53,7 +53,14 @@ def test_json_holds_every_fact(fake: FakeFlattr, client: flattr.FlattrClient) ->
 
     data = json.loads(report.to_json())
 
-    assert data["counts"] == {"total": 6, "registered": 3, "skipped": 1, "failed": 2}
+    assert data["counts"] == {
+        "total": 6,
+        "registered": 3,
+        "skipped": 1,
+        "failed": 2,
+        "retryable": 1,  # the refused register: a rerun may get past it
+        "permanent": 1,  # the mailto: link can never be a thing
+    }
     assert data["dry_run"] is False
     assert data["feed_title"] == "Relative links"
     assert data == report.to_dict()
@@ -105,3 +112,27 @@ def test_report_holds_no_credentials(fake: FakeFlattr, client: flattr.FlattrClie
     for secret in (fake.consumer.secret, token.secret, token.key, fake.consumer.key):
         assert secret not in text
     assert len(report.failed) == 1
+
+
+def test_failures_say_whether_a_rerun_can_get_past_them(
+    fake: FakeFlattr, client: flattr.FlattrClient
+) -> None:
+    """A 503 on register can pass on a rerun; an entry that cannot become a thing cannot."""
+    fake.inject_fault(REGISTER, "status", status=503, times=1)
+    report = flattr.publish_feed(client, feed_file("relative_links.rss"), workers=1)
+
+    [retry] = report.retryable
+    [fix] = report.permanent
+    assert isinstance(retry.error, flattr.ServerError) and retry.retryable
+    assert isinstance(fix.error, flattr.ValidationError) and not fix.retryable
+    data = json.loads(report.to_json())
+    assert data["counts"]["retryable"] == 1 and data["counts"]["permanent"] == 1
+    by_index = {entry["index"]: entry for entry in data["failed"]}
+    assert by_index[retry.index]["retryable"] is True
+    assert by_index[fix.index]["retryable"] is False
+    text = str(report)
+    assert "(a rerun may get past it)" in text and "(fix it first)" in text
+
+    again = flattr.publish_feed(client, feed_file("relative_links.rss"), workers=1)
+    assert again.retryable == ()  # the rerun got past the 503
+    assert [f.index for f in again.permanent] == [fix.index]  # and not past the fix
