@@ -75,6 +75,8 @@ class FlattrAuth:
     :param base_url: the server root (``https://api.flattr.com``, or a
         :class:`flattr.testing.FakeFlattr`'s ``base_url``).
     :param timeout: seconds allowed for connecting and for each read.
+    :param connect_timeout: seconds allowed for connecting, when that should
+        differ from ``timeout``.
     :param deadline: seconds allowed for a whole call, retries included
         (default: four times ``timeout``).
     :param ca_certs: a PEM bundle of CAs to trust for this server.
@@ -105,6 +107,7 @@ class FlattrAuth:
         *,
         base_url: str = _catalog.DEFAULT_BASE_URL,
         timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
         deadline: float | None = None,
         ca_certs: str | None = None,
         retries: int = 2,
@@ -125,6 +128,7 @@ class FlattrAuth:
         self.base_url = _validate.base_url(base_url, allow_cleartext_http=allow_cleartext_http)
         self._transport = transport or Transport(
             timeout=timeout,
+            connect_timeout=connect_timeout,
             deadline=deadline,
             ca_certs=ca_certs,
             retries=retries,

@@ -96,6 +96,8 @@ class FlattrClient:
         any object with ``.key``/``.secret``, or a ``(key, secret)`` pair.
     :param base_url: the server root (``https://api.flattr.com`` by default).
     :param timeout: seconds allowed for connecting and for each read.
+    :param connect_timeout: seconds allowed for connecting, when that should
+        differ from ``timeout``.
     :param deadline: seconds allowed for a whole call, retries included
         (default: four times ``timeout``).
     :param ca_certs: a PEM bundle of CAs to trust for this server.
@@ -128,6 +130,7 @@ class FlattrClient:
         *,
         base_url: str = _catalog.DEFAULT_BASE_URL,
         timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
         deadline: float | None = None,
         ca_certs: str | None = None,
         retries: int = 2,
@@ -161,6 +164,7 @@ class FlattrClient:
         self._rest = f"{self.base_url}{_catalog.REST_PREFIX}"
         self._transport = transport or Transport(
             timeout=timeout,
+            connect_timeout=connect_timeout,
             deadline=deadline,
             ca_certs=ca_certs,
             retries=retries,

@@ -144,14 +144,20 @@ class _ConnectionMixin:
     _polled: tuple[object, Any] | None = None
 
     timeout: float | None
+    #: Seconds allowed for connecting, when they differ from the read timeout.
+    connect_timeout: float | None = None
 
     def connect(self) -> None:
-        # Connecting never takes longer than what is left of the call.
+        # Connecting takes at most connect_timeout, and never longer than what
+        # is left of the call; each read afterwards gets the read timeout.
         timeout, left = self.timeout, deadlines.remaining()
+        bound = self.connect_timeout if self.connect_timeout is not None else timeout
         if left is not None:
             if left <= 0:
                 raise _NotSent(TimeoutError("no time left to connect"))
-            self.timeout = left if timeout is None else min(timeout, left)
+            bound = left if bound is None else min(bound, left)
+        if bound is not None:
+            self.timeout = bound
         try:
             self._open()
         except (OSError, httplib2.HttpLib2Error) as exc:
@@ -238,9 +244,22 @@ class _TLSConnectionMixin(_ConnectionMixin):
             raise
 
 
-def connection_types(max_bytes: int, one_shot: bool) -> dict[str, type[Any]]:
+def connection_types(
+    max_bytes: int, one_shot: bool, connect_timeout: float | None = None
+) -> dict[str, type[Any]]:
+    """The connection classes httplib2 builds for a transport, by scheme.
+
+    :param max_bytes: the largest body their answers may have.
+    :param one_shot: whether a connection refuses to send a second request.
+    :param connect_timeout: seconds allowed for connecting (and the TLS
+        handshake); ``None``: the same as for each read.
+    """
     response_class = type("_Response", (_CappedResponse,), {"max_bytes": max_bytes})
-    attrs = {"response_class": response_class, "one_shot": one_shot}
+    attrs = {
+        "response_class": response_class,
+        "one_shot": one_shot,
+        "connect_timeout": connect_timeout,
+    }
     return {
         "http": type(
             "_HTTPConnection", (_ConnectionMixin, httplib2.HTTPConnectionWithTimeout), attrs

@@ -14,10 +14,10 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 __all__ = ["WATCHDOG", "Watchdog", "remaining", "running_until"]
@@ -48,7 +48,16 @@ class running_until:
         _local.until = self._before
 
 
-def _shut(sockets: Iterable[Any]) -> None:
+def _shut(pool: dict[str, Any]) -> None:
+    """Shut down the sockets of an :class:`httplib2.Http`'s connections."""
+    for _ in range(3):  # the owning thread may be adding a connection right now
+        try:
+            sockets = [conn.sock for conn in tuple(pool.values()) if conn.sock is not None]
+            break
+        except RuntimeError:
+            continue
+    else:
+        return
     for sock in sockets:
         with contextlib.suppress(OSError, ValueError):  # closed already, or never connected
             sock.shutdown(socket.SHUT_RDWR)
@@ -57,38 +66,43 @@ def _shut(sockets: Iterable[Any]) -> None:
 class Watchdog:
     """Shuts down the sockets of calls that outlive their deadline; one thread for all.
 
-    :meth:`watch` costs a lock and a heap push; the thread only wakes when
-    the earliest deadline comes. Calls that finish in time leave nothing
-    behind but a heap entry, dropped when its time comes or when cancelled
-    entries outnumber the live ones.
+    :meth:`watch` costs a lock and a heap push (it is on every call's path);
+    the thread only wakes when the earliest deadline comes. Calls that finish
+    in time leave nothing behind but a heap entry, dropped when its time
+    comes or when cancelled entries outnumber the live ones.
     """
 
     _COMPACT_ABOVE: Final = 256
 
     def __init__(self) -> None:
-        self._lock = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
         self._heap: list[tuple[float, int]] = []
-        self._live: dict[int, Callable[[], Iterable[Any]]] = {}
+        self._live: dict[int, dict[str, Any]] = {}
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
         self._pid = 0
 
-    def watch(self, until: float, sockets: Callable[[], Iterable[Any]]) -> int:
-        """Shut down ``sockets()`` at the monotonic time ``until``, unless cancelled first.
+    def watch(self, until: float, pool: dict[str, Any]) -> int:
+        """Shut down the sockets of ``pool`` at the monotonic time ``until``, unless cancelled.
 
+        :param until: the deadline, a :func:`time.monotonic` time.
+        :param pool: an :class:`httplib2.Http`'s ``connections``.
         :returns: the ticket to cancel with.
         """
         ticket = next(self._ids)
         with self._lock:
-            self._start()
-            self._live[ticket] = sockets
-            earliest = not self._heap or until < self._heap[0][0]
-            heapq.heappush(self._heap, (until, ticket))
-            if len(self._heap) > self._COMPACT_ABOVE and len(self._heap) > 2 * len(self._live):
-                self._heap = [(when, t) for when, t in self._heap if t in self._live]
+            if self._pid != os.getpid():
+                self._start()
+            heap = self._heap
+            self._live[ticket] = pool
+            earliest = not heap or until < heap[0][0]
+            heapq.heappush(heap, (until, ticket))
+            if len(heap) > self._COMPACT_ABOVE and len(heap) > 2 * len(self._live):
+                self._heap = [(when, t) for when, t in heap if t in self._live]
                 heapq.heapify(self._heap)
             if earliest:
-                self._lock.notify()
+                self._wake.notify()
         return ticket
 
     def cancel(self, ticket: int) -> bool:
@@ -103,35 +117,28 @@ class Watchdog:
             return self._live.pop(ticket, None) is not None
 
     def _start(self) -> None:
-        # A forked child has the parent's state but not its thread.
-        if self._thread is None or self._pid != _getpid():
-            self._pid = _getpid()
-            self._heap.clear()
-            self._live.clear()
-            self._thread = threading.Thread(target=self._run, name="flattr-deadlines", daemon=True)
-            self._thread.start()
+        # First use, or a forked child: it has the parent's state but not its thread.
+        self._pid = os.getpid()
+        self._heap.clear()
+        self._live.clear()
+        self._thread = threading.Thread(target=self._run, name="flattr-deadlines", daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:
         with self._lock:
             while True:
                 if not self._heap:
-                    self._lock.wait()
+                    self._wake.wait()
                     continue
                 until, ticket = self._heap[0]
                 delay = until - time.monotonic()
                 if delay > 0:
-                    self._lock.wait(delay)
+                    self._wake.wait(delay)
                     continue
                 heapq.heappop(self._heap)
-                sockets = self._live.pop(ticket, None)
-                if sockets is not None:
-                    _shut(sockets())
-
-
-def _getpid() -> int:
-    import os
-
-    return os.getpid()
+                pool = self._live.pop(ticket, None)
+                if pool is not None:
+                    _shut(pool)
 
 
 #: The process's one watchdog.

@@ -17,7 +17,6 @@ Reliability rules (each is tested in ``tests/faults``):
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import random
@@ -61,6 +60,8 @@ class Transport:
     """Signs, sends and (where safe) retries requests; one connection per thread.
 
     :param timeout: seconds allowed for connecting and for each read.
+    :param connect_timeout: seconds allowed for connecting (and the TLS
+        handshake), when that should differ from ``timeout``.
     :param deadline: seconds allowed for a whole call, retries and waits
         included (default: four times ``timeout``); past it the call fails
         with :class:`~flattr.DeadlineExceeded`, or
@@ -93,6 +94,7 @@ class Transport:
         self,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
         deadline: float | None = None,
         ca_certs: str | None = None,
         retries: int = 2,
@@ -106,6 +108,9 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.timeout = _seconds("timeout", timeout)
+        self.connect_timeout = (
+            None if connect_timeout is None else _seconds("connect_timeout", connect_timeout)
+        )
         self.deadline = (
             DEADLINE_FACTOR * self.timeout if deadline is None else _seconds("deadline", deadline)
         )
@@ -162,7 +167,7 @@ class Transport:
         key = (max_bytes, one_shot)
         types = self._connection_types.get(key)
         if types is None:
-            types = connections.connection_types(max_bytes, one_shot)
+            types = connections.connection_types(max_bytes, one_shot, self.connect_timeout)
             if len(self._connection_types) < 16:  # requests choose among a few caps
                 self._connection_types[key] = types
         return types
@@ -222,7 +227,10 @@ class Transport:
                     why = "connect failed" if not failure.sent else "no answer"
                     if self._wait(attempt, None, request, f"{why} ({failure.cause!r})", until):
                         continue
-                raise failure.error(request, timeout=self.timeout) from failure.cause
+                limit = self.timeout
+                if not failure.sent and self.connect_timeout is not None:
+                    limit = self.connect_timeout
+                raise failure.error(request, timeout=limit) from failure.cause
             if request.idempotent and can_retry and response.status in RETRY_STATUSES:
                 delay = response.retry_after(time.time())
                 if delay is not None and delay > self.max_retry_after:
@@ -296,7 +304,7 @@ class Transport:
         if own_cap:
             connections.set_response_class(http.connections, connection_type.response_class)
         started = time.perf_counter()
-        ticket = WATCHDOG.watch(until, functools.partial(_sockets, http.connections))
+        ticket = WATCHDOG.watch(until, http.connections)
         in_time = False
         try:
             with running_until(until):
@@ -331,16 +339,6 @@ class Transport:
                 (time.perf_counter() - started) * 1000,
             )
         return Response(raw.status, dict(raw), content)
-
-
-def _sockets(pool: dict[str, Any]) -> list[Any]:
-    """The open sockets of an :class:`httplib2.Http`'s connections (for the watchdog)."""
-    for _ in range(3):  # the owning thread may be adding a connection right now
-        try:
-            return [conn.sock for conn in tuple(pool.values()) if conn.sock is not None]
-        except RuntimeError:
-            continue
-    return []
 
 
 def _seconds(name: str, value: object) -> float:

@@ -173,14 +173,17 @@ class FlattrClient:
             )
 
     def _send(self, request: Request) -> Response:
-        with scrubbed():
-            return self._transport.send(request, self._signer)
+        # The transport clears its own frames (and httplib2's) of what it raises.
+        return self._transport.send(request, self._signer)
 
     def _get(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> Any:
         request = Request("GET", self._rest + path, query=query, headers=_ACCEPT)
         response = self._send(request)
-        with scrubbed():
+        try:  # not a context manager: this is every call's path
             return _responses.json_body(request, response)
+        except BaseException as exc:
+            scrub(exc)
+            raise
 
     def _write(
         self,

@@ -134,3 +134,25 @@ def test_connect_timeout_is_bounded_and_not_retried(full_backlog: int) -> None:
     assert "timed out connecting after 0.3s" in str(error)
     assert TIMEOUT * 0.9 <= elapsed < LATE
     assert waits == []
+
+
+def test_connect_timeout_apart_from_the_read_timeout(full_backlog: int) -> None:
+    api, _ = client_for(f"http://127.0.0.1:{full_backlog}", timeout=5.0, connect_timeout=TIMEOUT)
+    error, elapsed = timed(api.me)
+    assert type(error) is flattr.ConnectTimeout
+    assert "timed out connecting after 0.3s" in str(error)
+    assert TIMEOUT * 0.9 <= elapsed < LATE
+
+
+def test_a_short_connect_timeout_leaves_reads_their_own(make_rig: RigFactory) -> None:
+    """Connecting may take 0.3 s at most; the 1 s answer still comes within timeout=5."""
+    rig = make_rig(timeout=5.0, connect_timeout=TIMEOUT)
+    rig.fake.inject_fault(ME, "stall", seconds=1.0)
+    assert rig.client.me().username == "alice"
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), True])
+def test_a_bad_connect_timeout_is_a_validation_error(bad: object) -> None:
+    with pytest.raises(flattr.ValidationError) as caught:
+        flattr.Transport(connect_timeout=bad)  # type: ignore[arg-type]
+    assert caught.value.field == "connect_timeout"
