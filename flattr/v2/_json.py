@@ -57,6 +57,11 @@ def _reject(constant: str) -> NoReturn:
     raise ValueError(f"{constant} is not JSON")
 
 
+#: One decoder for every answer (``json.loads`` with an option builds one per call);
+#: it keeps no state between documents, so threads share it.
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject)
+
+
 def _check_budget(body: bytes) -> None:
     # Counted on the raw bytes first: brackets and commas inside strings only
     # add to the counts, so raw counts within budget mean the document is. Only
@@ -93,7 +98,7 @@ def loads(body: bytes, *, what: str, status: int | None = None) -> Any:
     try:
         if len(body) > _SMALL:
             _check_budget(body)
-        return json.loads(body.decode("utf-8"), parse_constant=_reject)
+        return _DECODER.decode(body.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise ResponseError(
             f"{what}: the answer is not valid JSON ({exc})",
