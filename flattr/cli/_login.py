@@ -302,12 +302,11 @@ def run_login(ctx: Context) -> int:
         return run_login_v2(ctx)
     if ctx.args.redirect_uri is not None:
         raise CLIError("--redirect-uri is for --api v2 (0.0.1 sends its own callback)", EXIT_USAGE)
-    args, settings, out, err, stdin = ctx.args, ctx.settings, ctx.out, ctx.err, ctx.stdin
+    args, settings, err, stdin = ctx.args, ctx.settings, ctx.err, ctx.stdin
     scopes = _parse_scopes(args.scope)
     key, secret = settings.consumer()
     base_url = settings.base_url()
     store = settings.store()
-    where = store.describe(settings.profile)
     # A damaged token there stops us before anything is sent (it is never overwritten silently).
     previous = store.load(settings.profile)
 
@@ -355,24 +354,49 @@ def run_login(ctx: Context) -> int:
         scopes=scopes,
         username=username,
     )
+    return save_login(ctx, record, previous=previous)
+
+
+def save_login(
+    ctx: Context,
+    record: StoredToken,
+    *,
+    previous: StoredToken | None,
+    facts: dict[str, object] | None = None,
+    where_to: str = "",
+) -> int:
+    """Store a new login's token under the profile and say so (text, or ``--json``).
+
+    :param record: the token and what it came with.
+    :param previous: the token the profile held before, if any.
+    :param facts: more fields for the JSON answer (the API, the OAuth server).
+    :param where_to: words after "Logged in" for the text (``" to API v2"``).
+    """
+    settings, out = ctx.settings, ctx.out
+    store = settings.store()
+    where = store.describe(settings.profile)
     store.save(settings.profile, record)
-    result = {
-        "profile": settings.profile,
-        "username": username,
-        "base_url": base_url,
-        "scopes": list(scopes),
-        "stored_in": where,
-        "replaced": previous is not None,
-    }
-    if getattr(args, "json", False):
-        print_json(result, out)
-    else:
-        who = username or "(unknown user)"
-        print(f"Logged in as {who} on {base_url} with scopes {','.join(scopes)}.", file=out)
-        print(f"Profile {settings.profile!r}: token stored in {where}.", file=out)
-        if previous is not None:
-            earlier = f" (of {previous.username})" if previous.username else ""
-            print(f"It replaces the profile's earlier token{earlier}.", file=out)
+    if ctx.json:
+        print_json(
+            {
+                "profile": settings.profile,
+                **(facts or {}),
+                "username": record.username,
+                "base_url": record.base_url,
+                "scopes": list(record.scopes),
+                "stored_in": where,
+                "replaced": previous is not None,
+            },
+            out,
+        )
+        return 0
+    who = record.username or "(unknown user)"
+    granted = ",".join(record.scopes) or "none"
+    print(f"Logged in{where_to} as {who} on {record.base_url} with scopes {granted}.", file=out)
+    print(f"Profile {settings.profile!r}: token stored in {where}.", file=out)
+    if previous is not None:
+        earlier = f" (of {previous.username})" if previous.username else ""
+        print(f"It replaces the profile's earlier token{earlier}.", file=out)
     return 0
 
 

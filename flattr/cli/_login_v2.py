@@ -21,8 +21,7 @@ from flattr.tokenstore import API_V2, StoredToken
 from flattr.v2._auth import scope_names
 
 from ._errors import EXIT_USAGE, CLIError
-from ._login import CallbackServer, open_browser, read_code
-from ._output import print_json
+from ._login import CallbackServer, open_browser, read_code, save_login
 from ._registry import Context
 
 __all__ = ["loopback_redirect", "run_login_v2"]
@@ -68,7 +67,7 @@ def _scopes(values: list[str] | None) -> tuple[str, ...]:
 
 def run_login_v2(ctx: Context) -> int:
     """Run ``flattr login --api v2``."""
-    args, settings, out, err = ctx.args, ctx.settings, ctx.out, ctx.err
+    args, settings, err = ctx.args, ctx.settings, ctx.err
     scopes = _scopes(args.scope)
     client_id, secret = settings.client()
     base_url = settings.base_url()
@@ -83,7 +82,6 @@ def run_login_v2(ctx: Context) -> int:
             EXIT_USAGE,
         )
     store = settings.store()
-    where = store.describe(settings.profile)
     previous = store.load(settings.profile)  # a damaged record stops us before anything is sent
     connection: dict[str, Any] = {"ca_certs": settings.ca_certs, "timeout": settings.timeout}
 
@@ -134,27 +132,10 @@ def run_login_v2(ctx: Context) -> int:
         username=username,
         api=API_V2,
     )
-    store.save(settings.profile, record)
-    if getattr(args, "json", False):
-        print_json(
-            {
-                "profile": settings.profile,
-                "api": API_V2,
-                "username": username,
-                "base_url": base_url,
-                "auth_url": auth_url,
-                "scopes": list(token.scopes),
-                "stored_in": where,
-                "replaced": previous is not None,
-            },
-            out,
-        )
-    else:
-        who = username or "(unknown user)"
-        granted = ",".join(token.scopes) or "none"
-        print(f"Logged in to API v2 as {who} on {base_url} with scopes {granted}.", file=out)
-        print(f"Profile {settings.profile!r}: token stored in {where}.", file=out)
-        if previous is not None:
-            earlier = f" (of {previous.username})" if previous.username else ""
-            print(f"It replaces the profile's earlier token{earlier}.", file=out)
-    return 0
+    return save_login(
+        ctx,
+        record,
+        previous=previous,
+        facts={"api": API_V2, "auth_url": auth_url},
+        where_to=" to API v2",
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-from flattr._catalog import LANGUAGES
+from flattr.v2 import _catalog
 
 from ._limits import ascii_int
 from ._store import FakeThing, FakeUser, Store
@@ -34,23 +34,11 @@ __all__ = [
 ]
 
 V2_PREFIX: Final[str] = "/rest/v2"
-#: The seven v2 categories, in the server's order.
-CATEGORIES_V2: Final[tuple[tuple[str, str], ...]] = (
-    ("text", "Text"),
-    ("images", "Images"),
-    ("video", "Video"),
-    ("audio", "Audio"),
-    ("software", "Software"),
-    ("people", "People"),
-    ("rest", "Other"),
-)
-CATEGORY_IDS_V2: Final[frozenset[str]] = frozenset(c for c, _ in CATEGORIES_V2)
-#: The 0.0.1 languages with ``en_GB`` first, as the v2 docs show it.
-LANGUAGES_V2: Final[tuple[tuple[str, str], ...]] = (
-    ("en_GB", "English"),
-    *(entry for entry in LANGUAGES if entry[0] != "en_GB"),
-)
-LANGUAGE_IDS_V2: Final[frozenset[str]] = frozenset(lang for lang, _ in LANGUAGES_V2)
+# The catalogue is the client's (flattr.v2._catalog): the fake serves the same facts.
+CATEGORIES_V2: Final = _catalog.CATEGORIES
+CATEGORY_IDS_V2: Final = _catalog.CATEGORY_IDS
+LANGUAGES_V2: Final = _catalog.LANGUAGES
+LANGUAGE_IDS_V2: Final = _catalog.LANGUAGE_IDS
 #: Hourly limit of the late-2012 API (5000 in early 2012).
 DEFAULT_RATE_LIMIT: Final[int] = 1000
 MAX_COUNT: Final[int] = 100
