@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable
 from html import escape
+from typing import Final
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from . import _pages
@@ -31,6 +32,9 @@ __all__ = [
 ]
 
 AUTHORIZE_PATH = "/oauth/authorize"
+#: Consent pages shown and not yet answered that are remembered; past it the
+#: oldest is forgotten (its form then answers "unknown or already answered").
+MAX_PENDING_REQUESTS: Final = 1000
 TOKEN_PATH = "/oauth/token"
 _TOKEN_TYPE = "application/json; charset=utf-8"
 _NO_CACHE = [
@@ -179,7 +183,11 @@ class OAuth2Provider:
             state=state,
         )
         with self.v2.lock:
-            self.v2.requests[pending.key] = pending
+            pending_requests = self.v2.requests
+            pending_requests[pending.key] = pending
+            # Anyone may open the page without a token: keep the newest few only.
+            while len(pending_requests) > MAX_PENDING_REQUESTS:
+                del pending_requests[next(iter(pending_requests))]
         body = consent_page_v2(pending, client.name, self.session_user().username)
         return Outgoing(200, HTML_TYPE, body, [("Cache-Control", "no-store")])
 
@@ -235,7 +243,16 @@ class OAuth2Provider:
             expires=self.v2.store.clock() + CODE_LIFETIME,
         )
         with self.v2.lock:
-            self.v2.codes[code.code] = code
+            codes = self.v2.codes
+            # Codes all live CODE_LIFETIME, so the oldest expire first: drop them
+            # from the front (a reused expired code is simply unknown then).
+            now = self.v2.store.clock()
+            while codes:
+                oldest = codes[next(iter(codes))]
+                if oldest.expires >= now:
+                    break
+                del codes[oldest.code]
+            codes[code.code] = code
         return code.code
 
     # -- token ------------------------------------------------------------

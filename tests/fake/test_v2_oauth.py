@@ -465,3 +465,26 @@ def test_a_bad_or_revoked_token_is_401_even_on_public_resources(fake: FakeFlattr
     assert reply.headers["WWW-Authenticate"] == 'Bearer realm="flattr", error="invalid_token"'
     with v2_api(fake, "0" * 40) as api:
         assert_error(api.get("/things/search"), 401, "unauthorized")
+
+
+def test_unanswered_consent_pages_and_old_codes_are_not_kept_for_ever() -> None:
+    """Anyone may open /oauth/authorize: what it leaves behind is bounded."""
+    from flattr.testing._oauth2 import MAX_PENDING_REQUESTS
+
+    now = [1_350_000_000.0]
+    with FakeFlattr(clock=lambda: now[0]) as fake, requests.Session() as s:
+        app = fake.oauth2_client
+        page = authorize_url(
+            fake, response_type="code", client_id=app.client_id, redirect_uri=app.redirect_uri or ""
+        )
+        for _ in range(MAX_PENDING_REQUESTS + 50):
+            assert s.get(page, timeout=10).status_code == 200
+        v2 = fake._v2  # the fake's v2 state: the bound is what is tested
+        assert len(v2.requests) == MAX_PENDING_REQUESTS
+        first = code_for(fake)
+        for _ in range(5):
+            code_for(fake)
+        assert first in v2.codes
+        now[0] += 601  # every code so far has expired
+        code_for(fake)
+        assert len(v2.codes) == 1 and first not in v2.codes
