@@ -63,6 +63,14 @@ def xml_safe(value: str) -> bool:
     return _NOT_XML.search(value) is None
 
 
+def _command_line_safe(secret: str) -> str:
+    """``secret`` without a leading ``-``, which a command line would take for an option.
+
+    (``flattr --consumer-secret -abc`` fails; the sandbox prints its secret to be pasted.)
+    """
+    return "A" + secret[1:] if secret.startswith("-") else secret
+
+
 def normalize_scopes(names: Iterable[str]) -> tuple[str, ...]:
     """Map scope names onto :data:`flattr._catalog.SCOPES`, dropping unknown ones.
 
@@ -531,7 +539,9 @@ class Store:
     def add_consumer(self, key: str | None, secret: str | None, name: str) -> Consumer:
         """Register an application; random key and secret unless given."""
         consumer = Consumer(
-            key=key or secrets.token_hex(10), secret=secret or secrets.token_urlsafe(30), name=name
+            key=key or secrets.token_hex(10),
+            secret=secret or _command_line_safe(secrets.token_urlsafe(30)),
+            name=name,
         )
         with self.lock:
             if consumer.key in self.consumers:

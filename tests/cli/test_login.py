@@ -346,10 +346,10 @@ def test_consumer_settings_order_option_env_config(
 
     monkeypatch.setenv("FLATTR_CONSUMER_SECRET", "wrong-from-env")
     assert "401" in run("whoami").err  # the environment beats the config file
-    assert run("whoami", "--consumer-secret", secret).status == 0  # the option beats both
+    assert run("whoami", f"--consumer-secret={secret}").status == 0  # the option beats both
 
     config.chmod(0o644)
-    warned = run("whoami", "--consumer-secret", secret)
+    warned = run("whoami", f"--consumer-secret={secret}")
     assert "warning:" in warned.err and "chmod 600" in warned.err
 
 
