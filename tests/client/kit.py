@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 import flattr
 from flattr.testing import FakeFlattr
+from tests.kit import ROOT
 
 LIST = "/rest/0.0.1/thing/listbyuser/id/"
 REGISTER = "/rest/0.0.1/thing/register"
@@ -86,7 +88,18 @@ def account_server(things: int, *, latency: float = 0.0) -> Iterator[Account]:
     process = context.Process(
         target=serve_account, args=(child, things, latency), name="account-server", daemon=True
     )
-    process.start()
+    # The child imports this module by name (tests.client.kit) to find its target;
+    # spawn hands it the parent's sys.path, which under `python -P` (CI's run of
+    # the unpacked sdist) lacks the directory that holds tests/. First, since some
+    # installed packages ship a top-level `tests` of their own.
+    added = str(ROOT) not in sys.path
+    if added:
+        sys.path.insert(0, str(ROOT))
+    try:
+        process.start()
+    finally:
+        if added:
+            sys.path.remove(str(ROOT))
     child.close()
     try:
         if not parent.poll(120):
