@@ -106,8 +106,7 @@ def user_fields(user: User | v2.User) -> list[tuple[str, object]]:
     """The rows :func:`print_fields` shows for a user of either API (empty fields left out)."""
     if isinstance(user, v2.User):
         return _v2_user_fields(user)
-    full_name = " ".join(p for p in (user.firstname, user.lastname) if p) or None
-    place = ", ".join(p for p in (user.city, user.country) if p) or None
+    full_name, place = _name_and_place(user)
     rows: list[tuple[str, object]] = [
         ("username", user.username),
         ("id", user.id),
@@ -122,9 +121,15 @@ def user_fields(user: User | v2.User) -> list[tuple[str, object]]:
     return [(k, v) for k, v in rows if v not in (None, "")]
 
 
-def _v2_user_fields(user: v2.User) -> list[tuple[str, object]]:
+def _name_and_place(user: User | v2.User) -> tuple[str | None, str | None]:
+    """``"First Last"`` and ``"City, Country"``, each ``None`` when empty."""
     full_name = " ".join(p for p in (user.firstname, user.lastname) if p) or None
     place = ", ".join(p for p in (user.city, user.country) if p) or None
+    return full_name, place
+
+
+def _v2_user_fields(user: v2.User) -> list[tuple[str, object]]:
+    full_name, place = _name_and_place(user)
     rows: list[tuple[str, object]] = [
         ("username", user.username),
         ("id", user.id),

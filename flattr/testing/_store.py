@@ -1,12 +1,13 @@
-"""The fake server's state: users, things, consumers, tokens and nonces, behind one lock.
+"""The fake server's state: users, things, consumers and tokens, behind one lock.
 
 Every method that reads or changes state takes :attr:`Store.lock`, so the
 HTTP handler threads and the test thread can use one :class:`Store` at once.
 The objects handed out (:class:`FakeUser`, :class:`FakeThing`) are the live
 records: read them freely, but change them only through the store's methods,
 which also write the change to the state file when there is one
-(:mod:`flattr.testing._state`). Nonces and rate-limit counters are never
-written: they matter for minutes, not across a restart.
+(:mod:`flattr.testing._state`). Rate-limit counters are never written, nor
+are nonces (kept by :mod:`flattr.testing._nonces`): they matter for minutes,
+not across a restart.
 """
 
 from __future__ import annotations
@@ -251,7 +252,6 @@ class Store:
         self.consumers: dict[str, Consumer] = {}
         self.request_tokens: dict[str, RequestToken] = {}
         self.access_tokens: dict[str, AccessToken] = {}
-        self.nonces: dict[tuple[str, str, str], float] = {}
         self._user_ids = itertools.count(1)
         self._int_ids = itertools.count(10001)
         self.state: StateFile | None = None
@@ -625,28 +625,6 @@ class Store:
         """
         with self.lock:
             self._change(ACCESS_TOKENS, self.access_tokens[key], revoked=True)
-
-    def use_nonce(self, consumer_key: str, token_key: str, nonce: str, window: float) -> bool:
-        """Record a nonce; tell whether it was fresh within the last ``window`` seconds.
-
-        :returns: ``False`` when the same consumer, token and nonce were seen.
-        """
-        now = self.clock()
-        key = (consumer_key, token_key, nonce)
-        with self.lock:
-            # Insertion order is time order (give or take a fake clock), so
-            # expired nonces are pruned from the front: O(1) per request.
-            while self.nonces:
-                oldest = next(iter(self.nonces))
-                if now - self.nonces[oldest] <= window:
-                    break
-                del self.nonces[oldest]
-            seen = self.nonces.get(key)
-            if seen is not None and now - seen <= window:
-                return False
-            self.nonces.pop(key, None)
-            self.nonces[key] = now
-            return True
 
     def count_call(self, token: AccessToken, limit: int | None) -> bool:
         """Count one REST call against ``token``'s hourly budget.
