@@ -284,6 +284,7 @@ class FlattrClient:
             # Uncompressed, so the cap bounds what is held, not what it expands to.
             headers=(("Accept-Encoding", "identity"),),
             max_bytes=self.max_list_bytes,
+            limit_name="max_list_bytes",
         )
         body = _responses.xml_body(request, self._transport.send(request, self._credentials))
         return _xml.iter_things(body)

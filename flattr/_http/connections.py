@@ -386,7 +386,7 @@ def _too_large(failure: Failure, request: Request, timeout: float) -> FlattrErro
         )
     return ResponseTooLargeError(
         f"{request.method} {request.path}: the response is larger than "
-        f"{limit} bytes (max_response_bytes)"
+        f"{limit} bytes ({request.limit_name})"
     )
 
 

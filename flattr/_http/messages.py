@@ -43,6 +43,8 @@ class Request:
     :ivar headers: further request headers (``Accept``), never credentials.
     :ivar max_bytes: the largest answer accepted for this request, when it differs
         from the transport's ``max_response_bytes`` (a list answer may be large).
+    :ivar limit_name: the option that sets ``max_bytes``, named when an answer
+        is refused for passing it.
     """
 
     method: str
@@ -55,6 +57,7 @@ class Request:
     content_type: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     max_bytes: int | None = None
+    limit_name: str = "max_response_bytes"
 
     @property
     def path(self) -> str:

@@ -116,11 +116,19 @@ def test_max_list_bytes_refuses_a_longer_list(
 ) -> None:
     seed(fake, 30)
     client = make_client(max_list_bytes=8 * 1024)
-    with pytest.raises(flattr.ResponseTooLargeError):
+    with pytest.raises(flattr.ResponseTooLargeError, match=r"8192 bytes \(max_list_bytes\)"):
         client.iter_things()
-    with pytest.raises(flattr.ResponseTooLargeError):
+    with pytest.raises(flattr.ResponseTooLargeError, match=r"\(max_list_bytes\)"):
         client.things()
     assert client.me().username == fake.user.username
+
+
+def test_a_single_answer_names_max_response_bytes(
+    fake: FakeFlattr, make_client: Callable[..., flattr.FlattrClient]
+) -> None:
+    client = make_client(max_response_bytes=100)
+    with pytest.raises(flattr.ResponseTooLargeError, match=r"100 bytes \(max_response_bytes\)"):
+        client.me()
 
 
 @pytest.mark.parametrize("value", [0, -1, True, 1.5, "1000"])
